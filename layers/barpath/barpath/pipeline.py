@@ -1,0 +1,100 @@
+"""The whole job: video file in, path.json + overlay.mp4 + velocity.png out. Every entry point
+(CLI, Lambda, Batch) calls `process`."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from barpath import kinematics, render, track, video
+from barpath.detect.base import Detector
+from barpath.detect.factory import build_detector
+from barpath.errors import EmptyVideoError
+from barpath.kinematics import Analysis
+from barpath.schema import FramePoint, PathResult, VideoMeta
+
+PATH_JSON = "path.json"
+OVERLAY = "overlay.mp4"
+PLOT = "velocity.png"
+
+
+@dataclass
+class Options:
+    plate_diameter_mm: float = 450.0
+    detector: str = "auto"
+    model: str | None = None
+    render_video: bool = True
+    limits: video.Limits = field(default_factory=video.Limits)
+    progress: Callable[[int], None] | None = None  # called with the number of frames done
+
+
+@dataclass
+class Outputs:
+    path_json: Path
+    overlay: Path | None
+    plot: Path
+    result: PathResult
+    analysis: Analysis
+
+
+def process(
+    video_path: Path, outdir: Path, options: Options | None = None, detector: Detector | None = None
+) -> Outputs:
+    """Run the pipeline. Outputs appear in `outdir` only when all of them are complete."""
+    opts = options or Options()
+    info = video.probe(Path(video_path), opts.limits)
+    det = detector or build_detector(opts.detector, opts.model)
+    points = list(track.track(video.frames(info), det, info, progress=opts.progress))
+    if not points:
+        raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
+    analysis = kinematics.analyse(points, plate_diameter_m=opts.plate_diameter_mm / 1000.0)
+    result = PathResult(
+        video=VideoMeta(
+            width=info.width,
+            height=info.height,
+            fps=_measured_fps(points, info.fps),
+            frame_count=len(points),
+            duration_s=round(points[-1].t - points[0].t, 6) if len(points) > 1 else 0.0,
+            rotation_deg=info.rotation_deg,
+        ),
+        calibration=analysis.calibration,
+        frames=[
+            FramePoint(p.i, round(p.t, 6), _r(p.x), _r(p.y), p.state, round(p.confidence, 3))
+            for p in points
+        ],
+        reps=analysis.reps,
+        summary=analysis.summary,
+    )
+    outdir.mkdir(parents=True, exist_ok=True)
+    # Build everything in a sibling temp dir, then move into place: no half-written result is visible.
+    staging = Path(tempfile.mkdtemp(prefix=".barpath-", dir=outdir))
+    try:
+        render.render_plot(result, analysis, staging / PLOT)
+        if opts.render_video:
+            render.render_overlay(info, result, analysis, staging / OVERLAY)
+        result.write(staging / PATH_JSON)
+        names = [PLOT, PATH_JSON] + ([OVERLAY] if opts.render_video else [])
+        for name in names:
+            (staging / name).replace(outdir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Outputs(
+        path_json=outdir / PATH_JSON,
+        overlay=outdir / OVERLAY if opts.render_video else None,
+        plot=outdir / PLOT,
+        result=result,
+        analysis=analysis,
+    )
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(v, 3)
+
+
+def _measured_fps(points: list[track.TrackPoint], nominal: float) -> float:
+    if len(points) < 2 or points[-1].t <= points[0].t:
+        return nominal
+    return round((len(points) - 1) / (points[-1].t - points[0].t), 3)

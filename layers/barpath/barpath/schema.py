@@ -1,0 +1,138 @@
+"""path.json (`barpath/path@1`) as typed records, and a validator the tests and the web app rely on.
+
+The contract lives in ARCHITECTURE.md: keys may be added, never change meaning. Units: pixels of the
+upright frame (origin top-left), seconds from the first frame's presentation time, metres, m/s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA = "barpath/path@1"
+FRAME_STATES = ("detected", "tracked", "predicted", "lost")
+State = Literal["detected", "tracked", "predicted", "lost"]
+
+
+@dataclass
+class VideoMeta:
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    duration_s: float
+    rotation_deg: int
+
+
+@dataclass
+class Calibration:
+    method: Literal["plate", "none"]
+    plate_diameter_m: float
+    plate_radius_px: float | None
+    meters_per_pixel: float | None
+    # How sure the scale is: relative spread (MAD / median) of the per-frame radius estimates.
+    radius_rel_spread: float | None = None
+    radius_samples: int = 0
+
+
+@dataclass
+class FramePoint:
+    i: int
+    t: float
+    x: float | None
+    y: float | None
+    state: State
+    confidence: float
+
+
+@dataclass
+class Phase:
+    start_t: float
+    end_t: float
+    duration_s: float
+    displacement_m: float
+    mean_velocity_mps: float
+    peak_velocity_mps: float
+
+
+@dataclass
+class Rep:
+    index: int
+    concentric: Phase
+    eccentric: Phase | None
+    horizontal_deviation_m: float
+
+
+@dataclass
+class PathResult:
+    video: VideoMeta
+    calibration: Calibration
+    frames: list[FramePoint]
+    reps: list[Rep]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"schema": SCHEMA}
+        doc.update(asdict(self))
+        return _finite(doc)
+
+    def write(self, path: Path) -> None:
+        """Write atomically so a reader never sees half a file."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        tmp.replace(path)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/inf: an unknown number is null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+_PHASE_KEYS = {"start_t", "end_t", "duration_s", "displacement_m", "mean_velocity_mps", "peak_velocity_mps"}
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """Raise ValueError where `doc` breaks the path@1 contract."""
+
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise ValueError(f"path.json: {what}")
+
+    need(doc.get("schema") == SCHEMA, f"schema must be {SCHEMA!r}")
+    for key in ("video", "calibration", "frames", "reps", "summary"):
+        need(key in doc, f"missing {key!r}")
+    video = doc["video"]
+    for key in ("width", "height", "fps", "frame_count", "duration_s", "rotation_deg"):
+        need(key in video, f"video.{key} missing")
+    cal = doc["calibration"]
+    need(cal.get("method") in ("plate", "none"), "calibration.method must be plate|none")
+    for key in ("plate_diameter_m", "plate_radius_px", "meters_per_pixel"):
+        need(key in cal, f"calibration.{key} missing")
+    frames = doc["frames"]
+    need(len(frames) == video["frame_count"], "one frame entry per decoded frame")
+    last_t = -math.inf
+    for n, f in enumerate(frames):
+        need(f["i"] == n, f"frames[{n}].i must be {n}")
+        need(f["t"] is not None and f["t"] > last_t, f"frames[{n}].t must increase")
+        last_t = f["t"]
+        need(f["state"] in FRAME_STATES, f"frames[{n}].state invalid")
+        lost = f["state"] == "lost"
+        need((f["x"] is None) == lost and (f["y"] is None) == lost, f"frames[{n}]: x/y null iff lost")
+        need(0.0 <= f["confidence"] <= 1.0, f"frames[{n}].confidence outside 0..1")
+    for n, rep in enumerate(doc["reps"]):
+        need(rep["index"] == n + 1, f"reps[{n}].index must be {n + 1}")
+        need(set(rep["concentric"]) >= _PHASE_KEYS, f"reps[{n}].concentric keys")
+        need(rep["eccentric"] is None or set(rep["eccentric"]) >= _PHASE_KEYS, f"reps[{n}].eccentric keys")
+        need("horizontal_deviation_m" in rep, f"reps[{n}].horizontal_deviation_m missing")
+    for key in ("rep_count", "tracked_fraction", "velocity_loss_pct"):
+        need(key in doc["summary"], f"summary.{key} missing")
+    need(doc["summary"]["rep_count"] == len(doc["reps"]), "summary.rep_count must equal len(reps)")
