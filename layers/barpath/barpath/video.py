@@ -1,17 +1,36 @@
 """Video in: probe a file and stream its frames upright, each with its true presentation time.
 
-INTERFACE PINNED (filled in by the video work): signatures and dataclasses below are used by
-track, render, pipeline and the AWS adapters.
+Decoding runs in an ffmpeg child process writing raw BGR frames to a pipe: the decode then runs on the
+other core while Python tracks, and the pipe's fixed buffer is the only queue, so memory does not grow
+with clip length. ffmpeg applies the rotation metadata itself (autorotate) before `showinfo`, whose log
+lines give each frame's exact integer PTS and time base; frame times are never derived from a frame rate.
 """
 
 from __future__ import annotations
 
+import io
+import queue
+import re
+import selectors
+import subprocess
+import threading
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from barpath import ffmpeg
+from barpath.errors import (
+    EmptyVideoError,
+    InputNotFoundError,
+    NotAVideoError,
+    UnreadableVideoError,
+    VideoTooLargeError,
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,11 @@ class VideoInfo:
     codec: str
     has_audio: bool
     size_bytes: int
+    # Added by the video work; defaults keep hand-built VideoInfo objects (tests) valid.
+    stream_index: int = -1  # ffmpeg's index of the video stream decoded (-1: first video stream)
+    audio_codec: str | None = None  # codec of the first audio stream, None without audio
+    start_s: float = 0.0  # the container's start time; audio and video offsets are relative to it
+    limits: Limits = field(default_factory=Limits)  # enforced again while decoding (unknown durations)
 
 
 @dataclass
@@ -45,11 +69,362 @@ class Frame:
     image: npt.NDArray[np.uint8]  # BGR, upright, HxWx3
 
 
+# A decode that produces nothing for this long is hung (or fed by a hostile file): give up.
+STALL_TIMEOUT_S = 120.0
+
+_STREAM = re.compile(
+    r"^\s*Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: "
+    r"(Video|Audio|Subtitle|Data|Attachment): ([^\s,]+)(.*)$"
+)
+_SIZE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
+_FPS = re.compile(r"([\d.]+)(k?) fps")
+_TBR = re.compile(r"([\d.]+)(k?) tbr")
+_DURATION = re.compile(r"Duration: (?:(\d+):(\d+):([\d.]+)|N/A)(?:, start: (-?[\d.]+))?")
+_DISPLAY_MATRIX = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
+_ROTATE_TAG = re.compile(r"^\s*rotate\s*: (-?\d+)\s*$")
+_INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^ ]+)*), from ")
+_BAD_SIZE = re.compile(r"Picture size (\d+)x(\d+) (?:is invalid|exceeds)")
+_IMAGE_FORMATS = re.compile(r"^(image2|.*_pipe)$")
+
+
+@dataclass
+class _Stream:
+    index: int
+    kind: str
+    codec: str
+    rest: str
+    rotation: float | None = None
+    rotate_tag: int | None = None
+
+
 def probe(path: Path, limits: Limits | None = None) -> VideoInfo:
     """Raise NotAVideoError / UnreadableVideoError / EmptyVideoError / VideoTooLargeError on bad input."""
-    raise NotImplementedError
+    limits = limits or Limits()
+    path = Path(path)
+    name = path.name
+    if not path.is_file():
+        raise InputNotFoundError(f"{name}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise NotAVideoError(f"{name}: the file is empty (0 bytes)")
+    if size > limits.max_bytes:
+        raise VideoTooLargeError(
+            f"{name}: {size / 1024**2:.0f} MiB is over the {limits.max_bytes / 1024**2:.0f} MiB limit"
+        )
+    # -max_pixels stops the probe's trial decode of an oversized frame, so a huge declared size costs
+    # nothing; the declared size is still printed and checked below.
+    done = ffmpeg.run_capped(
+        [*ffmpeg.QUIET, "-max_pixels", str(limits.max_pixels), *ffmpeg.FILE_ONLY, "-i", str(path)]
+    )
+    if done.timed_out:
+        raise UnreadableVideoError(f"{name}: reading the file's header took too long")
+    info = _parse_header(path, size, done.stderr, limits)
+    _check_limits(info, limits)
+    _check_first_frame(info)
+    return info
+
+
+def _parse_header(path: Path, size: int, log: str, limits: Limits) -> VideoInfo:
+    name = path.name
+    lines = log.splitlines()
+    fmt = next((m.group(1) for ln in lines if (m := _INPUT.match(ln))), None)
+    if fmt is None:
+        bad = _BAD_SIZE.search(log)
+        if bad:
+            raise VideoTooLargeError(
+                f"{name}: declared frame size {bad.group(1)}x{bad.group(2)} is too large to decode"
+            )
+        if "moov atom not found" in log and _starts_like_mp4(path):
+            raise UnreadableVideoError(
+                f"{name}: the video is incomplete (its index is missing; cut-off upload?)"
+            )
+        if "Invalid data found when processing input" in log:
+            raise NotAVideoError(f"{name}: not a video file (no known video format found)")
+        raise UnreadableVideoError(f"{name}: cannot be read ({_ffmpeg_reason(log)})")
+    if _IMAGE_FORMATS.match(fmt):
+        raise NotAVideoError(f"{name}: is a still image, not a video")
+
+    streams: list[_Stream] = []
+    duration: float | None = None
+    start = 0.0
+    for ln in lines:
+        m = _STREAM.match(ln)
+        if m:
+            streams.append(_Stream(int(m.group(1)), m.group(2), m.group(3), m.group(4)))
+            continue
+        d = _DURATION.search(ln)
+        if d and not streams:
+            if d.group(1) is not None:
+                duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3))
+            if d.group(4) is not None:
+                start = float(d.group(4))
+            continue
+        if streams:
+            r = _DISPLAY_MATRIX.search(ln)
+            if r:
+                streams[-1].rotation = float(r.group(1))
+                continue
+            tag = _ROTATE_TAG.match(ln)
+            if tag:
+                streams[-1].rotate_tag = int(tag.group(1))
+
+    videos = [s for s in streams if s.kind == "Video" and "(attached pic)" not in s.rest]
+    audios = [s for s in streams if s.kind == "Audio"]
+    if not videos:
+        if audios:
+            raise NotAVideoError(f"{name}: has sound but no video")
+        raise NotAVideoError(f"{name}: contains no video stream")
+    v = videos[0]
+    dims = _SIZE.search(v.rest + " ")
+    if v.codec == "none" or dims is None or int(dims.group(1)) == 0 or int(dims.group(2)) == 0:
+        bad = _BAD_SIZE.search(log)
+        if bad:
+            raise VideoTooLargeError(
+                f"{name}: declared frame size {bad.group(1)}x{bad.group(2)} is too large to decode"
+            )
+        raise UnreadableVideoError(f"{name}: the video stream cannot be decoded ({_ffmpeg_reason(log)})")
+    coded_w, coded_h = int(dims.group(1)), int(dims.group(2))
+    rotation = _rotation_deg(v)
+    width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
+    fps = _rate(_FPS, v.rest) or _rate(_TBR, v.rest) or 0.0
+    dur = duration if duration is not None else 0.0
+    return VideoInfo(
+        path=path,
+        width=width,
+        height=height,
+        fps=fps,
+        frame_count=int(round(dur * fps)),
+        duration_s=dur,
+        rotation_deg=rotation,
+        codec=v.codec,
+        has_audio=bool(audios),
+        size_bytes=size,
+        stream_index=v.index,
+        audio_codec=audios[0].codec if audios else None,
+        start_s=start,
+        limits=limits,
+    )
+
+
+def _starts_like_mp4(path: Path) -> bool:
+    """An MP4/MOV begins with a box header; a text file renamed .mp4 does not."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def _rate(pattern: re.Pattern[str], text: str) -> float | None:
+    m = pattern.search(text)
+    if not m:
+        return None
+    return float(m.group(1)) * (1000.0 if m.group(2) else 1.0)
+
+
+def _rotation_deg(stream: _Stream) -> int:
+    """Clockwise degrees a player turns the picture (the convention of the old `rotate` tag).
+
+    ffmpeg reports the display matrix counter-clockwise, so `rotate=90` from a phone reads -90."""
+    if stream.rotation is not None:
+        deg = -stream.rotation
+    elif stream.rotate_tag is not None:
+        deg = float(stream.rotate_tag)
+    else:
+        return 0
+    return int(round(deg / 90.0)) * 90 % 360
+
+
+def _check_limits(info: VideoInfo, limits: Limits) -> None:
+    name = info.path.name
+    if info.width * info.height > limits.max_pixels:
+        raise VideoTooLargeError(
+            f"{name}: {info.width}x{info.height} frames are over the limit of {limits.max_pixels} pixels"
+        )
+    if info.duration_s > limits.max_duration_s:
+        raise VideoTooLargeError(
+            f"{name}: {info.duration_s:.0f} s is longer than the {limits.max_duration_s:.0f} s limit"
+        )
+    if info.fps > limits.max_fps:
+        raise VideoTooLargeError(f"{name}: {info.fps:g} fps is over the {limits.max_fps:g} fps limit")
+
+
+def _check_first_frame(info: VideoInfo) -> None:
+    """Decode one frame, so an upload with a valid header but no picture fails here, before any work."""
+    done = ffmpeg.run_capped(
+        [
+            *ffmpeg.QUIET,
+            "-max_pixels",
+            str(info.limits.max_pixels),
+            *ffmpeg.FILE_ONLY,
+            "-i",
+            str(info.path),
+            "-map",
+            f"0:{info.stream_index}",
+            "-vf",
+            "showinfo=checksum=0",
+            "-frames:v",
+            "1",
+            "-f",
+            "null",
+            "-",
+        ]
+    )
+    if done.timed_out:
+        raise UnreadableVideoError(f"{info.path.name}: decoding the first frame took too long")
+    if " pts_time:" in done.stderr:
+        return
+    if _looks_broken(done.stderr):
+        raise UnreadableVideoError(
+            f"{info.path.name}: no frame could be decoded ({_ffmpeg_reason(done.stderr)})"
+        )
+    raise EmptyVideoError(f"{info.path.name}: the video has no frames")
+
+
+def _looks_broken(log: str) -> bool:
+    low = log.lower()
+    return any(w in low for w in ("error", "invalid", "corrupt", "missing"))
+
+
+def _ffmpeg_reason(log: str) -> str:
+    """The most telling line of an ffmpeg log, without its `[demuxer @ 0x...]` prefix."""
+    keep = [
+        re.sub(r"^(\[[^\]]*\]\s*)+", "", ln).strip()
+        for ln in log.splitlines()
+        if ln.strip() and not ln.startswith(" ") and "At least one output file" not in ln
+    ]
+    keep = [k for k in keep if k and not k.startswith(("Input #", "Exiting", "Conversion failed"))]
+    for k in keep:
+        if "rror" in k or "nvalid" in k:
+            return k[:200]
+    return keep[-1][:200] if keep else "ffmpeg gave no reason"
+
+
+_SHOWINFO_TB = re.compile(r"Parsed_showinfo.*config in time_base: (\d+)/(\d+)")
+_SHOWINFO_FRAME = re.compile(r"Parsed_showinfo.*\bn:\s*\d+ pts:\s*(-?\d+|NOPTS) ")
+
+
+class _StderrReader(threading.Thread):
+    """Turns ffmpeg's showinfo log into a queue of frame times (as exact fractions of a second)."""
+
+    def __init__(self, stream: object) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.times: queue.Queue[Fraction | None] = queue.Queue()
+        self.tail: deque[str] = deque(maxlen=30)  # bounded: a broken file can log an error per frame
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        tb = Fraction(1, 1)
+        try:
+            for raw in self.stream:  # type: ignore[attr-defined]
+                line = raw.decode("utf-8", "replace")
+                f = _SHOWINFO_FRAME.search(line)
+                if f:
+                    self.times.put(None if f.group(1) == "NOPTS" else int(f.group(1)) * tb)
+                    continue
+                c = _SHOWINFO_TB.search(line)
+                if c:
+                    tb = Fraction(int(c.group(1)), int(c.group(2)))
+                    continue
+                if "Parsed_showinfo" not in line:
+                    self.tail.append(line.rstrip())
+        finally:
+            self.done.set()
 
 
 def frames(info: VideoInfo) -> Iterator[Frame]:
     """Stream upright BGR frames with true timestamps; memory does not grow with clip length."""
-    raise NotImplementedError
+    w, h = info.width, info.height
+    nbytes = w * h * 3
+    stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
+    cmd = [
+        ffmpeg.exe(),
+        *ffmpeg.QUIET,
+        "-loglevel",
+        "info",
+        "-max_pixels",
+        str(info.limits.max_pixels),
+        *ffmpeg.FILE_ONLY,
+        "-i",
+        str(info.path),
+        "-map",
+        stream,
+        "-an",
+        "-sn",
+        "-dn",
+        # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
+        "-vf",
+        f"showinfo=checksum=0,scale=w={w}:h={h},format=bgr24",
+        "-fps_mode",
+        "passthrough",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "bgr24",
+        "pipe:1",
+    ]
+    # Unbuffered, so select() on the pipe sees every byte that has not been read yet.
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    reader = _StderrReader(io.BufferedReader(proc.stderr))  # type: ignore[arg-type,type-var]
+    reader.start()
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    fd_read = proc.stdout.readinto  # type: ignore[attr-defined]
+    first: Fraction | None = None
+    last_t = -1.0
+    last_rel: Fraction | None = None
+    step = Fraction(1, 30) if info.fps <= 0 else Fraction(1) / Fraction(info.fps).limit_denominator(1001)
+    n = 0
+    try:
+        while True:
+            image = np.empty((h, w, 3), np.uint8)
+            if not _read_exact(fd_read, sel, image.data.cast("B"), nbytes):
+                break
+            try:
+                stamp = reader.times.get(timeout=STALL_TIMEOUT_S)
+            except queue.Empty:
+                break
+            if stamp is None:  # no timestamp at all: the only case where the nominal rate stands in
+                rel = (last_rel + step) if last_rel is not None else Fraction(0)
+            else:
+                if first is None:
+                    first = stamp
+                rel = stamp - first
+            t = float(rel)
+            if t <= last_t:  # a repeated or backwards time (broken muxing): players drop these too
+                continue
+            if t > info.limits.max_duration_s:
+                raise VideoTooLargeError(
+                    f"{info.path.name}: longer than the {info.limits.max_duration_s:.0f} s limit"
+                )
+            last_t, last_rel = t, rel
+            yield Frame(n, t, image)
+            n += 1
+    finally:
+        sel.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        reader.join(timeout=5)
+        proc.stderr.close()
+    if n == 0:
+        reason = _ffmpeg_reason("\n".join(reader.tail))
+        if proc.returncode not in (0, None) or _looks_broken("\n".join(reader.tail)):
+            raise UnreadableVideoError(f"{info.path.name}: no frame could be decoded ({reason})")
+        raise EmptyVideoError(f"{info.path.name}: the video has no frames")
+
+
+def _read_exact(readinto: object, sel: selectors.BaseSelector, buf: memoryview, nbytes: int) -> bool:
+    """Fill `buf` from the pipe; False at end of stream (a short last frame is dropped)."""
+    got = 0
+    while got < nbytes:
+        if not sel.select(timeout=STALL_TIMEOUT_S):
+            return False
+        k = readinto(buf[got:])  # type: ignore[operator]
+        if not k:
+            return False
+        got += k
+    return True

@@ -1,0 +1,252 @@
+"""probe() and frames() on real clips made with ffmpeg: codecs, containers, rotation, VFR, bad files."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from barpath import video
+from barpath.errors import (
+    BarpathError,
+    InputNotFoundError,
+    NotAVideoError,
+    UnreadableVideoError,
+    VideoTooLargeError,
+)
+from media import make_audio_only, make_clip, make_image, run, truncate, vfr_times
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("codec", "suffix"),
+    [
+        ("h264", ".mp4"),
+        ("h264", ".mov"),
+        ("h264", ".mkv"),
+        ("hevc", ".mp4"),
+        ("hevc", ".mkv"),
+        ("mpeg4", ".mp4"),
+        ("mpeg4", ".mkv"),
+        ("vp9", ".webm"),
+        ("vp9", ".mkv"),
+    ],
+)
+def test_common_codecs_and_containers_decode_with_exact_times(
+    tmp_path: Path, codec: str, suffix: str
+) -> None:
+    clip = make_clip(tmp_path / f"c{suffix}", codec=codec, size=(176, 144), fps=25, frames=20)
+    info = video.probe(clip)
+    assert info.codec == codec
+    assert (info.width, info.height, info.rotation_deg) == (176, 144, 0)
+    assert info.fps == pytest.approx(25)
+    assert info.frame_count == 20
+    assert not info.has_audio
+    got = list(video.frames(info))
+    assert [f.i for f in got] == list(range(20))
+    assert [f.t for f in got] == pytest.approx([k / 25 for k in range(20)], abs=1e-3)
+    assert all(f.image.shape == (144, 176, 3) and f.image.dtype == np.uint8 for f in got)
+    # testsrc2 moves: consecutive frames differ, so these are real decoded pictures, not one repeated.
+    assert np.abs(got[0].image.astype(int) - got[10].image.astype(int)).mean() > 1
+
+
+def _corner_means(image: np.ndarray) -> dict[str, float]:
+    h, w = image.shape[:2]
+    return {
+        "tl": float(image[: h // 8, : w // 8].mean()),
+        "tr": float(image[: h // 8, -w // 8 :].mean()),
+        "bl": float(image[-h // 8 :, : w // 8].mean()),
+        "br": float(image[-h // 8 :, -w // 8 :].mean()),
+    }
+
+
+@pytest.mark.parametrize(("rotation", "bright_corner"), [(0, "tl"), (90, "tr"), (180, "br"), (270, "bl")])
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_rotation_metadata_gives_upright_frames(
+    tmp_path: Path, rotation: int, bright_corner: str, suffix: str
+) -> None:
+    # Stored 320x240, black with a white block in the stored top-left corner; a player turning the
+    # picture clockwise by `rotation` moves that corner to `bright_corner`.
+    clip = make_clip(
+        tmp_path / f"r{suffix}",
+        pattern="black",
+        size=(320, 240),
+        frames=3,
+        rotation=rotation,
+        vf="drawbox=x=0:y=0:w=80:h=60:color=white:t=fill",
+    )
+    info = video.probe(clip)
+    assert info.rotation_deg == rotation
+    upright = (240, 320) if rotation in (90, 270) else (320, 240)
+    assert (info.width, info.height) == upright
+    first = next(video.frames(info))
+    assert first.image.shape == (upright[1], upright[0], 3)
+    corners = _corner_means(first.image)
+    assert corners[bright_corner] > 200
+    assert sum(v < 30 for k, v in corners.items() if k != bright_corner) == 3
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_variable_frame_rate_keeps_true_presentation_times(tmp_path: Path, suffix: str) -> None:
+    clip = make_clip(tmp_path / f"vfr{suffix}", frames=30, vfr=True)
+    info = video.probe(clip)
+    got = [f.t for f in video.frames(info)]
+    expected = vfr_times(30)
+    assert len(got) == 30
+    assert got == pytest.approx(expected, abs=1e-3)
+    # A nominal-rate clock would be off by many milliseconds here.
+    assert max(abs(k / info.fps - t) for k, t in enumerate(expected)) > 0.01
+
+
+def test_audio_is_reported(tmp_path: Path) -> None:
+    info = video.probe(make_clip(tmp_path / "a.mp4", audio=True, frames=10))
+    assert info.has_audio and info.audio_codec == "aac"
+    assert info.duration_s == pytest.approx(10 / 30, abs=0.05)
+
+
+def test_single_frame_video(tmp_path: Path) -> None:
+    info = video.probe(make_clip(tmp_path / "one.mp4", frames=1))
+    got = list(video.frames(info))
+    assert [(f.i, f.t) for f in got] == [(0, 0.0)]
+
+
+def _error(path: Path, limits: video.Limits | None = None) -> BarpathError:
+    with pytest.raises(BarpathError) as caught:
+        video.probe(path, limits)
+    err = caught.value
+    assert "\n" not in str(err) and str(err).startswith(path.name)
+    return err
+
+
+def test_zero_byte_file_is_not_a_video(tmp_path: Path) -> None:
+    (tmp_path / "zero.mp4").write_bytes(b"")
+    assert isinstance(_error(tmp_path / "zero.mp4"), NotAVideoError)
+
+
+def test_text_named_mp4_is_not_a_video(tmp_path: Path) -> None:
+    (tmp_path / "notes.mp4").write_text("squat 3x5 @ 140 kg\n" * 50)
+    assert _error(tmp_path / "notes.mp4").code == "not_a_video"
+
+
+def test_audio_only_file_is_not_a_video(tmp_path: Path) -> None:
+    err = _error(make_audio_only(tmp_path / "sound.mp4"))
+    assert err.code == "not_a_video" and "no video" in str(err)
+
+
+@pytest.mark.parametrize("name", ["still.png", "still.jpg"])
+def test_still_image_is_not_a_video(tmp_path: Path, name: str) -> None:
+    image = make_image(tmp_path / name)
+    renamed = image.rename(tmp_path / (name + ".mp4"))
+    assert _error(image if image.exists() else renamed).code == "not_a_video"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputNotFoundError):
+        video.probe(tmp_path / "nope.mp4")
+
+
+def test_huge_declared_size_is_rejected_without_decoding(tmp_path: Path) -> None:
+    # A y4m header is plain text, so a 16384x16384 claim costs a few bytes; the body is not there.
+    path = tmp_path / "huge.mp4"
+    path.write_bytes(b"YUV4MPEG2 W16384 H16384 F30:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(1000))
+    err = _error(path)
+    assert isinstance(err, VideoTooLargeError) and "16384x16384" in str(err)
+
+
+def test_declared_size_over_the_pixel_limit(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", size=(640, 480), frames=2)
+    err = _error(clip, video.Limits(max_pixels=640 * 480 - 1))
+    assert isinstance(err, VideoTooLargeError) and "640x480" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("limits", "word"),
+    [
+        (video.Limits(max_bytes=1000), "MiB"),
+        (video.Limits(max_duration_s=1.0), "longer"),
+        (video.Limits(max_fps=24.0), "fps"),
+    ],
+)
+def test_limits_are_enforced_by_probe(tmp_path: Path, limits: video.Limits, word: str) -> None:
+    clip = make_clip(tmp_path / "c.mp4", fps=30, seconds=2)
+    err = _error(clip, limits)
+    assert err.code == "video_too_large" and word in str(err)
+
+
+def test_truncated_faststart_mp4_yields_what_decodes(tmp_path: Path) -> None:
+    full = make_clip(tmp_path / "full.mp4", size=(320, 240), frames=60, faststart=True)
+    cut = truncate(full, tmp_path / "cut.mp4", 0.5)
+    info = video.probe(cut)
+    got = list(video.frames(info))
+    assert 5 < len(got) < 60
+    assert [f.t for f in got] == pytest.approx([k / 30 for k in range(len(got))], abs=1e-3)
+
+
+def test_truncated_mkv_yields_what_decodes(tmp_path: Path) -> None:
+    full = make_clip(tmp_path / "full.mkv", size=(320, 240), frames=60)
+    got = list(video.frames(video.probe(truncate(full, tmp_path / "cut.mkv", 0.6))))
+    assert 5 < len(got) < 60
+    assert [f.i for f in got] == list(range(len(got)))
+
+
+def test_mp4_cut_before_its_index_is_unreadable(tmp_path: Path) -> None:
+    full = make_clip(tmp_path / "full.mp4", frames=60, faststart=False)  # index (moov) at the end
+    err = _error(truncate(full, tmp_path / "cut.mp4", 0.7))
+    assert isinstance(err, UnreadableVideoError)
+
+
+def test_garbage_in_the_middle_does_not_stop_decoding(tmp_path: Path) -> None:
+    full = make_clip(tmp_path / "full.mp4", size=(320, 240), frames=60)
+    data = bytearray(full.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 2000] = bytes(2000)
+    (tmp_path / "hurt.mp4").write_bytes(bytes(data))
+    got = list(video.frames(video.probe(tmp_path / "hurt.mp4")))
+    assert len(got) >= 50
+    assert got[-1].t == pytest.approx(59 / 30, abs=1e-3)  # decoding went on past the damage
+    times = [f.t for f in got]
+    assert all(b > a for a, b in zip(times, times[1:], strict=False))
+
+
+def test_frames_stream_without_keeping_them(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "long.mkv", size=(640, 480), frames=240)
+    info = video.probe(clip)
+    frame_bytes = 640 * 480 * 3
+    tracemalloc.start()
+    try:
+        count = 0
+        for f in video.frames(info):
+            count += 1
+            assert f.image.nbytes == frame_bytes
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 240
+    # 240 frames kept would be 220 MB; streaming holds a couple of frames at a time.
+    assert peak < 4 * frame_bytes
+
+
+def test_stopping_early_ends_the_decoder(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", frames=90)
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    it = video.frames(video.probe(clip))
+    next(it)
+    assert {p.pid for p in me.children(recursive=True)} - before  # the decoder is running
+    it.close()  # type: ignore[attr-defined]
+    assert not ({p.pid for p in me.children(recursive=True)} - before)
+
+
+def test_decode_options_are_hardened(tmp_path: Path) -> None:
+    # An ffconcat list pointing at a URL must not be followed: inputs are local files only.
+    clip = make_clip(tmp_path / "c.mp4", frames=2)
+    lst = tmp_path / "list.mp4"
+    lst.write_text(f"ffconcat version 1.0\nfile 'http://127.0.0.1:9/x.mp4'\nfile '{clip}'\n")
+    with pytest.raises(BarpathError):
+        video.probe(lst)
+    run(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-frames:v", "2", str(tmp_path / "ok.mp4")])
+    assert video.probe(tmp_path / "ok.mp4").frame_count == 2
