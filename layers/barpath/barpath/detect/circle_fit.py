@@ -1,0 +1,167 @@
+"""Sub-pixel plate rim fit: cast rays from a rough centre, find the rim edge on each, fit a circle
+robustly (then an ellipse where the rim is seen well enough). A box tracker's centre drifts; the centre
+of the fitted rim is the plate's centre."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Gray = npt.NDArray[np.uint8]
+F64 = npt.NDArray[np.float64]
+
+N_RAYS = 96
+
+
+@dataclass(frozen=True)
+class RimFit:
+    x: float
+    y: float
+    radius: float
+    inlier_frac: float  # of the rays whose rim lies inside the image
+    coverage: float  # fraction of the full circle covered by inlier rays
+    contrast: float  # median edge strength of inliers, grey levels per px
+    rms: float  # RMS residual of inliers, px
+
+    @property
+    def quality(self) -> float:
+        """0..1: how much this looks like a whole, sharp plate rim."""
+        c = min(1.0, self.contrast / 12.0)
+        return float(np.clip(self.inlier_frac * min(1.0, self.coverage / 0.6) * (0.4 + 0.6 * c), 0.0, 1.0))
+
+
+def rim_points(
+    gray: Gray,
+    cx: float,
+    cy: float,
+    r_lo: float,
+    r_hi: float,
+    n_rays: int = N_RAYS,
+    step: float = 1.0,
+) -> tuple[F64, F64, F64]:
+    """Strongest radial edge per ray between r_lo and r_hi. Returns points (k,2), angles (k,), strength (k,)
+    for the rays whose whole profile lies inside the image."""
+    h, w = gray.shape[:2]
+    theta = np.linspace(0.0, 2 * np.pi, n_rays, endpoint=False)
+    radii = np.arange(r_lo, r_hi + step, step)
+    if radii.size < 5:
+        radii = np.linspace(r_lo, r_hi, 5)
+    cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    mx = (cx + cos * radii[None, :]).astype(np.float32)
+    my = (cy + sin * radii[None, :]).astype(np.float32)
+    inside = (mx.min(1) >= 1) & (my.min(1) >= 1) & (mx.max(1) <= w - 2) & (my.max(1) <= h - 2)
+    if not inside.any():
+        empty = np.zeros((0,), np.float64)
+        return np.zeros((0, 2), np.float64), empty, empty
+    prof = cv2.remap(gray, mx[inside], my[inside], cv2.INTER_LINEAR).astype(np.float64)
+    # Smooth along the ray so single-pixel texture does not win over the rim.
+    prof = cv2.GaussianBlur(prof, (5, 1), 1.0)
+    d = np.abs(np.diff(prof, axis=1)) / (radii[1] - radii[0])
+    k = np.clip(np.argmax(d, axis=1), 1, d.shape[1] - 2)
+    rows = np.arange(d.shape[0])
+    a, b, c = d[rows, k - 1], d[rows, k], d[rows, k + 1]
+    den = a - 2 * b + c
+    off = np.where(np.abs(den) > 1e-9, 0.5 * (a - c) / np.where(den == 0, 1, den), 0.0)
+    off = np.clip(off, -0.5, 0.5)
+    # diff index k sits between samples k and k+1.
+    rr = radii[0] + (k + 0.5 + off) * (radii[1] - radii[0])
+    th = theta[inside]
+    pts = np.stack([cx + np.cos(th) * rr, cy + np.sin(th) * rr], axis=1)
+    return pts, th, b
+
+
+def _circle_lsq(p: F64) -> tuple[float, float, float]:
+    """Algebraic (Kasa) circle fit."""
+    x, y = p[:, 0], p[:, 1]
+    a = np.stack([x, y, np.ones_like(x)], axis=1)
+    bb = x * x + y * y
+    sol, *_ = np.linalg.lstsq(a, bb, rcond=None)
+    cx, cy = sol[0] / 2, sol[1] / 2
+    r2 = sol[2] + cx * cx + cy * cy
+    return float(cx), float(cy), float(np.sqrt(max(r2, 1e-9)))
+
+
+def fit_circle_robust(pts: F64, tol: float, rng: np.random.Generator | None = None) -> tuple[F64, bool]:
+    """RANSAC over point triples, then least squares on the inliers. Returns (cx,cy,r) and ok."""
+    n = len(pts)
+    if n < 6:
+        return np.zeros(3), False
+    rng = rng or np.random.default_rng(0)
+    iters = 64
+    idx = rng.integers(0, n, size=(iters, 3))
+    p1, p2, p3 = pts[idx[:, 0]], pts[idx[:, 1]], pts[idx[:, 2]]
+    # Circumcentre of each triple, vectorised.
+    ax, ay, bx, by, qx, qy = p1[:, 0], p1[:, 1], p2[:, 0], p2[:, 1], p3[:, 0], p3[:, 1]
+    d = 2 * (ax * (by - qy) + bx * (qy - ay) + qx * (ay - by))
+    good = np.abs(d) > 1e-6
+    d = np.where(good, d, 1.0)
+    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, qx * qx + qy * qy
+    ux = (a2 * (by - qy) + b2 * (qy - ay) + c2 * (ay - by)) / d
+    uy = (a2 * (qx - bx) + b2 * (ax - qx) + c2 * (bx - ax)) / d
+    ur = np.hypot(ax - ux, ay - uy)
+    res = np.abs(np.hypot(pts[None, :, 0] - ux[:, None], pts[None, :, 1] - uy[:, None]) - ur[:, None])
+    counts = np.where(good, (res < tol).sum(1), -1)
+    best = int(np.argmax(counts))
+    inl = res[best] < tol
+    if inl.sum() < 6:
+        return np.zeros(3), False
+    cx, cy, r = _circle_lsq(pts[inl])
+    for _ in range(2):
+        inl = np.abs(np.hypot(pts[:, 0] - cx, pts[:, 1] - cy) - r) < tol
+        if inl.sum() < 6:
+            return np.zeros(3), False
+        cx, cy, r = _circle_lsq(pts[inl])
+    return np.array([cx, cy, r]), True
+
+
+def fit_rim(
+    gray: Gray,
+    cx: float,
+    cy: float,
+    r: float,
+    band: float = 0.25,
+    n_rays: int = N_RAYS,
+    passes: int = 2,
+) -> RimFit | None:
+    """Refine a rough plate (cx, cy, r) on `gray`. None where no circle can be fitted."""
+    fit: RimFit | None = None
+    for p in range(passes):
+        lo, hi = max(2.0, r * (1 - band)), r * (1 + band)
+        pts, th, strength = rim_points(gray, cx, cy, lo, hi, n_rays)
+        if len(pts) < 8:
+            return fit
+        tol = max(1.0, 0.025 * r)
+        sol, ok = fit_circle_robust(pts, tol)
+        if not ok:
+            return fit
+        ncx, ncy, nr = (float(v) for v in sol)
+        res = np.abs(np.hypot(pts[:, 0] - ncx, pts[:, 1] - ncy) - nr)
+        inl = res < tol
+        n_in = int(inl.sum())
+        # Coverage: inlier rays over the whole circle, so a rim cut by the frame edge scores lower.
+        cover = n_in / n_rays
+        rms = float(np.sqrt(np.mean(res[inl] ** 2)))
+        x, y = ncx, ncy
+        if n_in >= 0.6 * n_rays and p == passes - 1:
+            # An off-axis plate images as an ellipse; its centre beats a circle's when the rim is well seen.
+            e = cv2.fitEllipseAMS(pts[inl].astype(np.float32))
+            (ex, ey), (ea, eb) = e[0], e[1]
+            if min(ea, eb) > 0 and max(ea, eb) / min(ea, eb) < 1.35 and np.hypot(ex - x, ey - y) < 0.1 * nr:
+                x, y = float(ex), float(ey)
+        fit = RimFit(
+            x=x,
+            y=y,
+            radius=nr,
+            inlier_frac=n_in / max(1, len(pts)),
+            coverage=cover,
+            contrast=float(np.median(strength[inl])),
+            rms=rms,
+        )
+        if np.hypot(ncx - cx, ncy - cy) > 0.5 * r or not 0.6 * r < nr < 1.5 * r:
+            return None
+        cx, cy, r = ncx, ncy, nr
+        band = min(band, 0.12)
+    return fit

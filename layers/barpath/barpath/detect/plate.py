@@ -1,0 +1,139 @@
+"""The weight-free plate finder: circle candidates by radial voting on a small copy of the frame, in
+brightness and in colour (a dark green plate on a dark floor has little brightness contrast but plenty
+of colour contrast), scored by how much of a whole, sharp rim each has, then refined to sub-pixel on the
+full-resolution frame.
+
+One frame cannot say which plate is the working one (racks and floors hold round plates too): the
+tracker decides that from motion over the first seconds (barpath.plate_seed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from barpath.detect.base import Candidate, FrameBGR
+from barpath.detect.circle_fit import Gray, RimFit, fit_rim
+from barpath.detect.radial_vote import radial_vote
+
+DETECT_LONG_SIDE = 320  # plates are big: 320 px keeps even a far plate above ~8 px radius
+CHANNELS = ("gray", "chroma")
+MIN_R_FRAC, MAX_R_FRAC = 0.06, 0.45  # plate radius as a fraction of the frame's short side
+
+
+def channel(bgr: FrameBGR, name: str) -> Gray:
+    """A single-channel image in which a plate rim shows as an edge: brightness or colourfulness."""
+    if name == "gray":
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)
+    a = lab[..., 1].astype(np.float32) - 128.0
+    b = lab[..., 2].astype(np.float32) - 128.0
+    return np.clip(2.0 * cv2.magnitude(a, b), 0, 255).astype(np.uint8)
+
+
+def refine_full(
+    frame: FrameBGR, x: float, y: float, r: float, chan: str = "gray", band: float = 0.2
+) -> RimFit | None:
+    """Refine a plate estimate on the full-resolution frame, looking only at a ROI around it."""
+    h, w = frame.shape[:2]
+    m = r * (1 + band) + 8
+    x0, y0 = max(0, int(x - m)), max(0, int(y - m))
+    x1, y1 = min(w, int(x + m) + 1), min(h, int(y + m) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    roi = channel(frame[y0:y1, x0:x1], chan) if frame.ndim == 3 else frame[y0:y1, x0:x1]
+    roi = cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120))
+    f = fit_rim(roi, x - x0, y - y0, r, band=band)
+    if f is None:
+        return None
+    return RimFit(f.x + x0, f.y + y0, f.radius, f.inlier_frac, f.coverage, f.contrast, f.rms)
+
+
+@dataclass(frozen=True)
+class PlateCandidate:
+    fit: RimFit  # full-resolution coordinates
+    channel: str
+
+    @property
+    def quality(self) -> float:
+        return self.fit.quality
+
+
+class PlateFinder:
+    """Detector protocol implementation that needs no trained weights."""
+
+    name = "plate"
+
+    def __init__(self, max_candidates: int = 8, min_quality: float = 0.35, refine_top: int = 5) -> None:
+        self.max_candidates = max_candidates
+        self.min_quality = min_quality
+        self.refine_top = refine_top
+
+    def detect(self, frame: FrameBGR) -> list[Candidate]:
+        return [_candidate(c) for c in self.find(frame)]
+
+    def find(self, frame: FrameBGR) -> list[PlateCandidate]:
+        """Plate candidates, best first, with the channel their rim shows best in."""
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        h, w = frame.shape[:2]
+        s = max(h, w) / DETECT_LONG_SIDE
+        small = frame if s <= 1 else cv2.resize(
+            frame, (round(w / s), round(h / s)), interpolation=cv2.INTER_AREA
+        )
+        s = max(s, 1.0)
+        short = min(small.shape[:2])
+        found: list[PlateCandidate] = []
+        for chan in CHANNELS:
+            g = cv2.GaussianBlur(channel(small, chan), (0, 0), 1.0)
+            for x, y, r, _ in radial_vote(g, short * MIN_R_FRAC, short * MAX_R_FRAC):
+                f = fit_rim(g, x, y, r, passes=1)
+                if f is not None and f.quality >= self.min_quality and f.radius >= short * MIN_R_FRAC:
+                    full = RimFit(f.x * s, f.y * s, f.radius * s, f.inlier_frac, f.coverage, f.contrast, f.rms)
+                    found.append(PlateCandidate(full, chan))
+        kept = _suppress(found, self.max_candidates)
+        out: list[PlateCandidate] = []
+        for k, c in enumerate(kept):
+            if k < self.refine_top and s > 1:
+                f = refine_full(frame, c.fit.x, c.fit.y, c.fit.radius, c.channel)
+                if f is not None and f.quality >= 0.8 * c.quality:
+                    c = PlateCandidate(f, c.channel)
+            out.append(c)
+        out.sort(key=lambda c: -c.quality)
+        return out
+
+
+def _suppress(found: list[PlateCandidate], limit: int) -> list[PlateCandidate]:
+    """One candidate per plate. Concentric rings (hub, lip, rim) are one plate: keep the outer rim when
+    it is good enough, since the radius calibrates the scale."""
+    found = sorted(found, key=lambda c: -c.quality)
+    kept: list[PlateCandidate] = []
+    for c in found:
+        clash = None
+        for n, k in enumerate(kept):
+            d = float(np.hypot(c.fit.x - k.fit.x, c.fit.y - k.fit.y))
+            if d < 0.5 * max(c.fit.radius, k.fit.radius):
+                clash = n
+                break
+        if clash is None:
+            kept.append(c)
+        else:
+            k = kept[clash]
+            if c.fit.radius > 1.3 * k.fit.radius and c.quality >= 0.45:
+                kept[clash] = PlateCandidate(c.fit, c.channel)
+    kept.sort(key=lambda c: -c.quality)
+    return kept[:limit]
+
+
+def _candidate(c: PlateCandidate) -> Candidate:
+    f = c.fit
+    r = f.radius
+    return Candidate(
+        x=f.x,
+        y=f.y,
+        radius=r,
+        score=float(np.clip(c.quality, 0.0, 1.0)),
+        box=(f.x - r, f.y - r, f.x + r, f.y + r),
+        label="plate",
+    )
