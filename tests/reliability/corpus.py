@@ -16,7 +16,6 @@ Nothing here uses internal footage: every file is generated, so the corpus runs 
 from __future__ import annotations
 
 import functools
-import math
 import re
 import struct
 import subprocess
@@ -34,7 +33,7 @@ SUCCEEDED = "succeeded"
 IGNORED = "ignored"
 
 # A side view of a lift, small enough that 50 of them run on two cores.
-PLATE_W, PLATE_H, PLATE_FPS, PLATE_SECONDS = 320, 240, 30, 2.0
+PLATE_W, PLATE_H = 320, 240
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -161,57 +160,13 @@ def decoded_frame_count(path: Path) -> int:
 # Source material
 
 
-def _synth_plate_clip(out: Path, width: int, height: int, seconds: float, fps: int) -> bool:
-    """Prefer the project's own synthetic lift renderer, whose clips the plate finder is tuned on."""
-    try:
-        from barpath import synth  # type: ignore[attr-defined]
-    except ImportError:
-        return False
-    for name in ("render_clip", "render", "make_clip", "write_clip"):
-        fn = getattr(synth, name, None)
-        if callable(fn):
-            try:
-                fn(out, width=width, height=height, seconds=seconds, fps=fps)
-            except TypeError:
-                continue
-            return out.exists() and out.stat().st_size > 0
-    return False
+def make_plate_master(out: Path, width: int = PLATE_W, height: int = PLATE_H, seed: int = 3) -> Path:
+    """One squat rep from the project's synthetic renderer: the source every "should succeed" variant is
+    transcoded from, so a failure there is about the variant, not the content."""
+    from barpath import synth
 
-
-def _drawn_plate_frames(width: int, height: int, seconds: float, fps: int) -> bytes:
-    """A dark bumper plate with a bright rim and hub, squatted once (down and up), on a textured wall."""
-    import cv2
-
-    rng = np.random.default_rng(7)
-    wall = np.full((height, width, 3), 150, np.uint8)
-    wall += rng.integers(0, 20, size=wall.shape, dtype=np.uint8)
-    cv2.rectangle(wall, (0, int(height * 0.85)), (width, height), (90, 80, 70), -1)  # floor
-    r = int(min(width, height) * 0.22)
-    cx = width // 2
-    top, bottom = int(height * 0.05) + r, int(height * 0.85) - r
-    n = max(1, round(seconds * fps))
-    frames = []
-    for i in range(n):
-        phase = (i / max(1, n - 1)) if n > 1 else 0.0
-        cy = int(top + (bottom - top) * (0.5 - 0.5 * math.cos(2 * math.pi * phase)))
-        img = wall.copy()
-        cv2.circle(img, (cx, cy), r, (25, 25, 25), -1, cv2.LINE_AA)
-        cv2.circle(img, (cx, cy), r, (220, 220, 220), max(2, r // 12), cv2.LINE_AA)
-        cv2.circle(img, (cx, cy), max(3, r // 5), (200, 200, 200), -1, cv2.LINE_AA)
-        cv2.line(img, (cx - r - 20, cy), (cx - r, cy), (180, 180, 180), max(2, r // 10))  # bar stub
-        frames.append(img)
-    return b"".join(f.tobytes() for f in frames)
-
-
-def make_plate_master(out: Path, width: int = PLATE_W, height: int = PLATE_H, seconds: float = PLATE_SECONDS,
-                      fps: int = PLATE_FPS) -> Path:
-    """A near-lossless H.264 clip of one rep: the source every "should succeed" variant is transcoded from."""
-    if _synth_plate_clip(out, width, height, seconds, fps):
-        return out
-    raw = _drawn_plate_frames(width, height, seconds, fps)
-    run_ffmpeg("-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
-               "-c:v", "libx264", "-preset", "veryfast", "-crf", "12", "-pix_fmt", "yuv420p",
-               "-movflags", "+faststart", str(out), stdin=raw)
+    spec = synth.SynthSpec(width=width, height=height, n_reps=1, rack=False, seed=seed, crf=14)
+    synth.render_clip(spec, out)
     return out
 
 
