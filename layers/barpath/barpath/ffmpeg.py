@@ -8,16 +8,20 @@ option order (input vs output options) and over stderr, which ffmpeg-python's gr
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import selectors
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
+import numpy.typing as npt
 
 # Inputs may only be local files: a crafted playlist or concat file must not make ffmpeg open URLs.
 FILE_ONLY = ["-protocol_whitelist", "file"]
@@ -121,3 +125,178 @@ def transcode(src: Path, dst: Path, audio_codec: str | None = "aac", timeout_s: 
 def last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else "no output"
+
+
+class _Matroska:
+    """Just enough Matroska to hand ffmpeg raw BGR frames with exact timestamps through a pipe.
+
+    A raw pipe (`-f rawvideo`) carries no timestamps, so a variable-frame-rate clip would come out at a
+    fixed rate. Matroska with one frame per cluster is the smallest stream format that carries a time
+    per frame, and ffmpeg reads it from a non-seekable pipe."""
+
+    TIMECODE_SCALE_NS = 1000  # timestamps in microseconds
+
+    @staticmethod
+    def size(n: int) -> bytes:
+        for length in range(1, 9):
+            if n < (1 << (7 * length)) - 1:
+                return ((1 << (7 * length)) | n).to_bytes(length, "big")
+        raise ValueError(f"element too large: {n} bytes")
+
+    @classmethod
+    def element(cls, element_id: bytes, payload: bytes) -> bytes:
+        return element_id + cls.size(len(payload)) + payload
+
+    @classmethod
+    def uint(cls, element_id: bytes, value: int) -> bytes:
+        return cls.element(element_id, value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
+
+    @classmethod
+    def header(cls, width: int, height: int, nominal_fps: float) -> bytes:
+        el, uint = cls.element, cls.uint
+        ebml = el(
+            b"\x1a\x45\xdf\xa3",
+            uint(b"\x42\x86", 1)  # EBMLVersion
+            + uint(b"\x42\xf7", 1)  # EBMLReadVersion
+            + uint(b"\x42\xf2", 4)  # EBMLMaxIDLength
+            + uint(b"\x42\xf3", 8)  # EBMLMaxSizeLength
+            + el(b"\x42\x82", b"matroska")  # DocType
+            + uint(b"\x42\x87", 4)
+            + uint(b"\x42\x85", 2),
+        )
+        segment = b"\x18\x53\x80\x67" + b"\x01\xff\xff\xff\xff\xff\xff\xff"  # unknown size: a stream
+        timecode_scale = uint(b"\x2a\xd7\xb1", cls.TIMECODE_SCALE_NS)
+        info = el(b"\x15\x49\xa9\x66", timecode_scale + el(b"\x4d\x80", b"barpath"))
+        video = el(b"\xe0", uint(b"\xb0", width) + uint(b"\xba", height) + el(b"\x2e\xb5\x24", b"BGR\x18"))
+        # DefaultDuration only tells the encoder the nominal rate (x264 picks its level from it);
+        # every frame still carries its own time.
+        frame_ns = int(round(1e9 / nominal_fps)) if nominal_fps > 0 else 33_333_333
+        track = el(
+            b"\xae",
+            uint(b"\xd7", 1)  # TrackNumber
+            + uint(b"\x73\xc5", 1)  # TrackUID
+            + uint(b"\x83", 1)  # TrackType: video
+            + el(b"\x86", b"V_UNCOMPRESSED")
+            + uint(b"\x23\xe3\x83", frame_ns)
+            + video,
+        )
+        return ebml + segment + info + el(b"\x16\x54\xae\x6b", track)
+
+    @classmethod
+    def cluster_head(cls, t_us: int, frame_bytes: int) -> bytes:
+        """Everything of a one-frame cluster up to the frame's bytes, which follow it."""
+        block_head = b"\x81\x00\x00\x80"  # track 1, relative time 0, keyframe
+        body = cls.uint(b"\xe7", t_us) + b"\xa3" + cls.size(len(block_head) + frame_bytes) + block_head
+        return b"\x1f\x43\xb6\x75" + cls.size(len(body) + frame_bytes) + body
+
+
+class H264Writer:
+    """Encode BGR frames, each at its own time, to an H.264 .mp4 (H264_ARGS), optionally with the audio
+    of another file. The output carries no rotation: frames are written as they should be shown.
+
+        with H264Writer(out, w, h, fps, audio_from=src, audio_codec="aac", video_delay_s=0.0) as enc:
+            enc.write(image, t)
+    """
+
+    def __init__(
+        self,
+        out_path: Path,
+        width: int,
+        height: int,
+        nominal_fps: float,
+        audio_from: Path | None = None,
+        audio_codec: str | None = None,
+        video_delay_s: float = 0.0,
+    ) -> None:
+        self.out_path = Path(out_path)
+        self.width, self.height = width, height
+        self.frame_bytes = width * height * 3
+        self.last_us = -1
+        self.frames = 0
+        audio: list[str] = []
+        if audio_from is not None and audio_codec is not None:
+            audio = [*FILE_ONLY, "-i", str(audio_from)]
+        cmd = [
+            exe(), *QUIET, "-loglevel", "error", "-y",
+            # The video starts where it started in the source, relative to the source's audio.
+            "-itsoffset", f"{max(0.0, video_delay_s):.6f}",
+            "-protocol_whitelist", "pipe", "-f", "matroska", "-i", "pipe:0",
+            *audio,
+            "-map", "0:v:0", *(["-map", "1:a:0", *audio_args(audio_codec)] if audio else ["-an"]),
+            # yuv420p needs even sizes: an odd one gets one black row/column rather than losing one.
+            *(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if width % 2 or height % 2 else []),
+            "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-video_track_timescale", "90000",
+            *H264_ARGS,
+            "-map_metadata", "-1",
+            str(self.out_path),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        assert self.proc.stdin is not None and self.proc.stderr is not None
+        self.stdin = self.proc.stdin
+        self._stderr: list[bytes] = []
+        # Drain stderr so ffmpeg never blocks on it while we block writing frames.
+        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
+        self._drain.start()
+        self._write(_Matroska.header(width, height, nominal_fps))
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        kept = 0
+        for line in self.proc.stderr:
+            if kept < MAX_CAPTURE_BYTES:
+                self._stderr.append(line)
+                kept += len(line)
+
+    def _write(self, data: bytes | memoryview) -> None:
+        try:
+            self.stdin.write(data)
+        except BrokenPipeError:
+            self._fail("ffmpeg stopped accepting frames")
+
+    def write(self, image: npt.NDArray[np.uint8], t: float) -> None:
+        """Append a frame shown at `t` seconds; times must increase."""
+        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
+            raise ValueError(f"frame {image.shape} {image.dtype} is not {self.height}x{self.width}x3 uint8")
+        t_us = int(round(t * 1e6))
+        if t_us <= self.last_us:
+            raise ValueError(f"frame time {t} s does not increase")
+        self.last_us = t_us
+        self._write(_Matroska.cluster_head(t_us, self.frame_bytes))
+        self._write(np.ascontiguousarray(image).data.cast("B"))
+        self.frames += 1
+
+    def close(self, timeout_s: float = 600.0) -> None:
+        """Finish the file; raise RuntimeError (and leave no output) when ffmpeg failed."""
+        with contextlib.suppress(BrokenPipeError):
+            self.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._drain.join(timeout=5)
+        if self.proc.returncode != 0:
+            self._fail(f"ffmpeg exited with {self.proc.returncode}")
+
+    def abort(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.out_path.unlink(missing_ok=True)
+
+    def _fail(self, what: str) -> None:
+        self.abort()
+        self._drain.join(timeout=5)
+        log = b"".join(self._stderr).decode("utf-8", "replace")
+        raise RuntimeError(f"encoding {self.out_path.name}: {what}: {last_line(log)}")
+
+    def __enter__(self) -> H264Writer:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -67,6 +67,9 @@ class Frame:
     i: int  # 0-based decode order after dropping undecodable frames
     t: float  # seconds since the first frame's presentation time
     image: npt.NDArray[np.uint8]  # BGR, upright, HxWx3
+    # Added by the video work: seconds since the file's start (where its earliest stream begins), the
+    # clock the audio is on too; the overlay uses it to keep sound and picture in step.
+    pts_s: float = 0.0
 
 
 # A decode that produces nothing for this long is hung (or fed by a hostile file): give up.
@@ -392,6 +395,7 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
                 if first is None:
                     first = stamp
                 rel = stamp - first
+            pts = float(rel + (first or 0))
             t = float(rel)
             if t <= last_t:  # a repeated or backwards time (broken muxing): players drop these too
                 continue
@@ -400,7 +404,7 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
                     f"{info.path.name}: longer than the {info.limits.max_duration_s:.0f} s limit"
                 )
             last_t, last_rel = t, rel
-            yield Frame(n, t, image)
+            yield Frame(n, t, image, pts)
             n += 1
     finally:
         sel.close()

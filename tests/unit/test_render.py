@@ -1,0 +1,289 @@
+"""Overlay video and velocity plot on real clips: encoding contract, timing, audio, and what is drawn.
+
+Results are built here from numbers (PathResult and Analysis are plain records), so these tests check
+rendering alone; the clips are real, encoded and decoded by ffmpeg.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from barpath import ffmpeg, render, video
+from barpath.kinematics import Analysis
+from barpath.schema import Calibration, FramePoint, PathResult, Phase, Rep, State, VideoMeta
+from media import make_clip
+
+pytestmark = pytest.mark.unit
+
+W, H = 640, 480
+Y_ROW = 240
+LOST = range(40, 46)  # frames the tracker lost
+PREDICTED = 46  # first frame after the loss: a prediction, not a measurement
+
+
+def x_of(k: int) -> float:
+    """The synthetic bar moves right 6 px per frame, so every frame's position is its own place."""
+    return 40.0 + 6.0 * k
+
+
+def _states(n: int) -> list[State]:
+    states: list[State] = ["detected"] * n
+    for k in LOST:
+        if k < n:
+            states[k] = "lost"
+    if n > PREDICTED:
+        states[PREDICTED] = "predicted"
+    return states
+
+
+def _phase(start: float, end: float) -> Phase:
+    return Phase(start, end, end - start, 0.30, 0.30 / (end - start), 0.9)
+
+
+def build(times: Sequence[float], calibrated: bool = True, reps: bool = True) -> tuple[PathResult, Analysis]:
+    n = len(times)
+    t = np.asarray(times, dtype=np.float64)
+    states = _states(n)
+    frames = [
+        FramePoint(k, times[k], None, None, "lost", 0.0)
+        if states[k] == "lost"
+        else FramePoint(k, times[k], x_of(k), float(Y_ROW), states[k], 0.9)
+        for k in range(n)
+    ]
+    cal = Calibration("plate", 0.45, 90.0, 0.0025) if calibrated else Calibration("none", 0.45, None, None)
+    rep_list = [Rep(1, _phase(0.0, 1.0), _phase(1.0, 2.0), 0.01)] if reps else []
+    # A smoother may well fill gaps: the overlay must still draw nothing where the tracker lost the bar.
+    x = np.array([x_of(k) for k in range(n)])
+    y = np.full(n, float(Y_ROW))
+    vy = np.where(t < 1.0, 0.5, -0.4) if calibrated else np.full(n, np.nan)
+    phase = ["concentric" if tk < 1.0 else "eccentric" if tk < 2.0 else "rest" for tk in times]
+    analysis = Analysis(
+        calibration=cal,
+        reps=rep_list,
+        summary={"rep_count": len(rep_list)},
+        t=t,
+        x_px=x,
+        y_px=y + np.where(t < 1.0, -60.0 * t, -60.0 + 60.0 * (t - 1.0)),
+        vy_mps=vy,
+        speed_mps=np.abs(vy),
+        phase=phase,
+        rep_of_frame=[1 if tk < 2.0 else 0 for tk in times],
+    )
+    meta = VideoMeta(W, H, 30.0, n, times[-1], 0)
+    return PathResult(meta, cal, frames, rep_list, {"rep_count": len(rep_list)}), analysis
+
+
+def _render(tmp_path: Path, clip: Path, **kw: bool) -> tuple[video.VideoInfo, list[video.Frame], Path]:
+    info = video.probe(clip)
+    times = [f.t for f in video.frames(info)]
+    result, analysis = build(times, **kw)
+    out = tmp_path / "overlay.mp4"
+    render.render_overlay(info, result, analysis, out)
+    return info, list(video.frames(video.probe(out))), out
+
+
+def _ffmpeg_streams(path: Path) -> str:
+    return ffmpeg.run_capped([*ffmpeg.QUIET, "-i", str(path)]).stderr
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    data = path.read_bytes()
+    boxes, pos = [], 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
+        boxes.append(kind.decode("latin-1"))
+        if size < 8:
+            break
+        pos += size
+    return boxes
+
+
+@pytest.fixture(scope="module")
+def black_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(
+        tmp_path_factory.mktemp("clips") / "black.mp4", pattern="black", size=(W, H), frames=90, audio=True
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    black_clip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[video.VideoInfo, list[video.Frame], Path]:
+    return _render(tmp_path_factory.mktemp("out"), black_clip)
+
+
+def test_overlay_is_faststart_h264_yuv420p_with_the_audio(
+    rendered: tuple[video.VideoInfo, list[video.Frame], Path],
+) -> None:
+    info, frames, out = rendered
+    streams = _ffmpeg_streams(out)
+    assert re.search(r"Video: h264 .*yuv420p", streams)
+    assert re.search(r"Audio: aac", streams)
+    boxes = _top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat")  # playable while it downloads
+    got = video.probe(out)
+    assert (got.width, got.height, got.rotation_deg) == (W, H, 0)
+    assert got.has_audio and info.has_audio
+
+
+def test_overlay_keeps_every_frame_at_its_time(
+    black_clip: Path, rendered: tuple[video.VideoInfo, list[video.Frame], Path]
+) -> None:
+    _, frames, _ = rendered
+    source = [f.t for f in video.frames(video.probe(black_clip))]
+    assert len(frames) == len(source) == 90
+    assert [f.t for f in frames] == pytest.approx(source, abs=1e-3)
+
+
+def _bright(image: np.ndarray, x: float, y: float, r: int = 1) -> int:
+    xi, yi = int(round(x)), int(round(y))
+    return int(image[yi - r : yi + r + 1, xi - r : xi + r + 1].max())
+
+
+def test_trail_is_drawn_where_the_bar_was_and_fades_out(
+    rendered: tuple[video.VideoInfo, list[video.Frame], Path],
+) -> None:
+    _, frames, _ = rendered
+    img = frames[30].image
+    # Behind the current point: positions of the last two seconds carry the trail.
+    for k in (5, 15, 25, 29):
+        assert _bright(img, (x_of(k) + x_of(k + 1)) / 2, Y_ROW) > 100, k
+    # Ahead of it: the future is never drawn.
+    for k in (35, 50, 80):
+        assert _bright(img, x_of(k), Y_ROW, r=3) < 40, k
+    # More than two seconds back the trail is gone (frame 89 is at 2.97 s).
+    late = frames[89].image
+    assert _bright(late, x_of(3), Y_ROW, r=3) < 40
+    assert _bright(late, (x_of(85) + x_of(86)) / 2, Y_ROW) > 100
+    # Older segments are dimmer than newer ones.
+    assert _bright(late, (x_of(35) + x_of(36)) / 2, Y_ROW) < _bright(late, (x_of(85) + x_of(86)) / 2, Y_ROW)
+
+
+def test_trail_is_coloured_by_phase(rendered: tuple[video.VideoInfo, list[video.Frame], Path]) -> None:
+    _, frames, _ = rendered
+    img = frames[50].image.astype(int)  # t = 1.67 s: concentric until 1 s, eccentric after
+    up = img[Y_ROW - 1 : Y_ROW + 2, int(x_of(20)) - 1 : int(x_of(20)) + 2].reshape(-1, 3).max(axis=0)
+    down = img[Y_ROW - 1 : Y_ROW + 2, int(x_of(48)) - 1 : int(x_of(48)) + 2].reshape(-1, 3).max(axis=0)
+    b, g, r = up
+    assert g > r + 40 and g > b  # green: concentric
+    b, g, r = down
+    assert r > b + 60 and g > b  # orange: eccentric
+
+
+def test_nothing_is_drawn_for_lost_frames(rendered: tuple[video.VideoInfo, list[video.Frame], Path]) -> None:
+    _, frames, _ = rendered
+    # Between the last measured point (39) and the prediction (46) lie the lost frames' true positions.
+    # The marks at 39 and 46 are about 6 px wide, so keep clear of them.
+    x_from, x_to = int(x_of(40)) + 2, int(x_of(45)) - 2
+    for f in frames:
+        strip = f.image[Y_ROW - 3 : Y_ROW + 4, x_from:x_to]
+        assert int(strip.max()) < 40, f.i
+    # While the bar is lost there is no current-point mark: nothing new appears past frame 39's position.
+    lost_frame = frames[43].image
+    assert _bright(lost_frame, x_of(41), Y_ROW, r=3) < 40
+
+
+def test_predicted_point_is_hollow_and_measured_point_is_filled(
+    rendered: tuple[video.VideoInfo, list[video.Frame], Path],
+) -> None:
+    _, frames, _ = rendered
+    hollow = frames[PREDICTED].image
+    centre_h = int(hollow[Y_ROW, int(x_of(PREDICTED))].max())
+    ring_h = max(
+        _bright(hollow, x_of(PREDICTED) + dx, Y_ROW + dy, r=0)
+        for dx, dy in ((5, 0), (-5, 0), (0, 5), (0, -5))
+    )
+    assert ring_h > 100 and centre_h < 60
+    filled = frames[PREDICTED + 2].image
+    assert int(filled[Y_ROW, int(x_of(PREDICTED + 2))].max()) > 100
+
+
+def test_rep_numbers_and_end_table_are_drawn(
+    rendered: tuple[video.VideoInfo, list[video.Frame], Path],
+) -> None:
+    _, frames, _ = rendered
+    # Text lives in the top band; the clip itself is black there.
+    assert int(frames[10].image[: H // 5, : W // 3].max()) > 150  # the current rep's panel
+    assert int(frames[89].image[: H // 5, W // 2 :].max()) > 150  # the per-rep table at the end
+
+
+def test_overlay_without_audio_or_scale(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "silent.mkv", pattern="black", size=(W, H), frames=20)
+    _, frames, out = _render(tmp_path, clip, calibrated=False, reps=False)
+    assert len(frames) == 20
+    assert "Audio:" not in _ffmpeg_streams(out)
+    assert _bright(frames[10].image, (x_of(5) + x_of(6)) / 2, Y_ROW) > 100
+
+
+def test_variable_frame_rate_timing_survives(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "vfr.mp4", pattern="black", size=(W, H), frames=45, vfr=True, audio=True)
+    info, frames, out = _render(tmp_path, clip)
+    source = [f.t for f in video.frames(info)]
+    assert [f.t for f in frames] == pytest.approx(source, abs=1e-3)
+    assert video.probe(out).has_audio
+
+
+def test_rotated_input_gives_upright_output_without_rotation(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "rot.mp4", pattern="black", size=(H, W), frames=15, rotation=90)
+    info, frames, out = _render(tmp_path, clip)
+    assert (info.width, info.height, info.rotation_deg) == (W, H, 90)
+    got = video.probe(out)
+    assert (got.width, got.height, got.rotation_deg) == (W, H, 0)
+    assert "rotation" not in _ffmpeg_streams(out).lower()
+    assert frames[0].image.shape == (H, W, 3)
+
+
+def test_odd_frame_size_is_padded_for_yuv420p(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "odd.mkv", codec="mpeg4", pattern="black", size=(W + 1, H + 1), frames=10)
+    info = video.probe(clip)
+    assert (info.width, info.height) == (W + 1, H + 1)
+    result, analysis = build([f.t for f in video.frames(info)])
+    render.render_overlay(info, result, analysis, tmp_path / "o.mp4")
+    got = video.probe(tmp_path / "o.mp4")
+    assert (got.width, got.height) == (W + 2, H + 2)
+    assert len(list(video.frames(got))) == 10
+
+
+def test_failed_encode_raises_and_leaves_no_file(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "c.mp4", pattern="black", size=(W, H), frames=5)
+    info = video.probe(clip)
+    result, analysis = build([f.t for f in video.frames(info)])
+    out = tmp_path / "missing-dir" / "o.mp4"
+    with pytest.raises(RuntimeError, match="encoding o.mp4"):
+        render.render_overlay(info, result, analysis, out)
+    assert not out.exists()
+
+
+def _green_shading(png: Path) -> int:
+    img = cv2.imread(str(png)).astype(int)
+    b, g, r = img[..., 0], img[..., 1], img[..., 2]
+    return int(((g > r + 15) & (g > b + 15) & (g > 180)).sum())
+
+
+def test_plot_marks_reps(tmp_path: Path) -> None:
+    times = [k / 30 for k in range(90)]
+    result, analysis = build(times)
+    render.render_plot(result, analysis, tmp_path / "v.png")
+    img = cv2.imread(str(tmp_path / "v.png"))
+    assert img is not None and img.shape[1] > img.shape[0] > 200
+    assert _green_shading(tmp_path / "v.png") > 5000
+
+
+def test_plot_without_reps_or_scale(tmp_path: Path) -> None:
+    times = [k / 30 for k in range(90)]
+    result, analysis = build(times, calibrated=False, reps=False)
+    render.render_plot(result, analysis, tmp_path / "v.png")
+    assert _green_shading(tmp_path / "v.png") == 0
+    # The px/s curve is still plotted: the line colour is present.
+    img = cv2.imread(str(tmp_path / "v.png")).astype(int)
+    blue_line = (img[..., 0] > 140) & (img[..., 2] < 80) & (img[..., 1] < 130)
+    assert blue_line.sum() > 200
