@@ -1,18 +1,68 @@
-"""Scale, smoothing, velocities and reps. INTERFACE PINNED (filled in by the kinematics work)."""
+"""Scale, smoothing, velocities and reps: the track's pixels and timestamps in, metres and m/s out.
+
+Scale. The plate's radius, measured by the tracker in many frames, is reduced to one robust value
+(median after rejecting outliers by MAD); its relative spread says how sure the scale is. With no
+usable radius there is no scale: calibration.method is "none" and every metre / m/s value is NaN (null
+in path.json) with `summary["velocity_unavailable_reason"]` saying why. A scale is never guessed.
+
+Time. Only the frames' true timestamps are used (phone video has a variable frame rate). Positions are
+resampled onto a uniform grid per stretch of track, smoothed with a Savitzky-Golay filter (cubic, 0.4 s: the
+cubic keeps a clean's velocity peak; shorter windows turn 1 px of noise into 0.05 m/s) which also gives
+the derivative, then read
+back at the frames' own times. Gaps up to MAX_GAP_S are bridged for the derivative only; the per-frame
+arrays stay NaN wherever the track was lost. Isolated jumps the tracker got wrong are rejected as
+outliers of the smooth fit before the final pass.
+
+Reps. The bar's height is cut into legs that move at least max(MIN_ROM_M, REP_FRACTION x the largest
+excursion) vertically, so unrack, walk-out, re-rack and the lifter's steps never count. A rep starts at
+the level the bar rests at: at the top for squat and bench (eccentric then concentric), at the bottom
+for deadlift and the Olympic lifts (concentric then eccentric). Which one is read from the motion (the
+first big move is down or up); `lift=` may force it. A rep lasts until the bar is back near the level it
+started from, so the catch and recovery of a clean or snatch belong to its one fast pull. Each phase's
+ends are where the bar's vertical velocity is zero, found to a fraction of a frame by fitting a
+two-sided polynomial with a kink at the boundary to the raw positions around it (the smoothed
+velocity alone smears a stop into the following rest).
+
+Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
+`mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
+gives the direction. Velocity loss is best-vs-last mean concentric velocity
+(`summary["velocity_loss_method"] == "best_vs_last"`); first-vs-last is given too.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.signal import savgol_filter
 
-from barpath.schema import Calibration, Rep
+from barpath.schema import Calibration, Phase, Rep
 from barpath.track import TrackPoint
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+MAX_GAP_S = 0.3  # longer losses are not bridged: the bar can do anything in that time
+SMOOTH_WINDOW_S = 0.4
+SMOOTH_POLYORDER = 3
+MIN_RADIUS_SAMPLES = 3
+MAX_RADIUS_REL_SPREAD = 0.25  # beyond this the "plate" is not one plate: no scale rather than a wrong one
+MIN_ROM_M = 0.15
+MIN_ROM_PX = 20.0  # used only when there is no scale
+REP_FRACTION = 0.4
+LEVEL_FRACTION = 0.35  # "back at the start level" = within this fraction of the largest excursion
+OLYMPIC_PEAK_MPS = 1.4  # deadlifts rarely pass it; clean and snatch pulls always do
+LOW_FRACTION = 0.1
+HIGH_FRACTION = 0.6
+TURNAROUND_GAP_S = 0.1
+HEIGHT_WINDOW_S = 0.15
+
+TOP_START_LIFTS = ("squat", "bench", "press", "top")
+BOTTOM_START_LIFTS = ("deadlift", "clean", "snatch", "olympic", "bottom")
 
 
 @dataclass
@@ -27,7 +77,526 @@ class Analysis:
     speed_mps: FloatArray
     phase: list[str] = field(default_factory=list)  # per frame: "concentric" | "eccentric" | "rest"
     rep_of_frame: list[int] = field(default_factory=list)  # per frame: rep index (1-based) or 0
+    vx_mps: FloatArray | None = None  # horizontal velocity, image right positive
+    lift_pattern: str | None = None  # "top_start" | "bottom_start" | "olympic"; None without reps
 
 
-def analyse(points: Sequence[TrackPoint], plate_diameter_m: float = 0.45) -> Analysis:
-    raise NotImplementedError
+def analyse(
+    points: Sequence[TrackPoint], plate_diameter_m: float = 0.45, lift: str | None = None
+) -> Analysis:
+    """Everything the render and path.json need from the track. `lift` (e.g. "squat", "deadlift",
+    "clean") only forces where reps start; by default that is read from the motion."""
+    n = len(points)
+    t = np.array([p.t for p in points], dtype=np.float64)
+    lost = np.array([p.state == "lost" or p.x is None or p.y is None for p in points], dtype=bool)
+    x_raw = np.array([np.nan if lost[k] else p.x for k, p in enumerate(points)], dtype=np.float64)
+    y_raw = np.array([np.nan if lost[k] else p.y for k, p in enumerate(points)], dtype=np.float64)
+
+    calibration, scale_reason = calibrate(points, plate_diameter_m)
+    mpp = calibration.meters_per_pixel
+    scale = mpp if mpp is not None else math.nan
+
+    track = smooth_track(t, x_raw, y_raw)
+    # Segmentation works on height, up positive, in px; metres only scale the results.
+    height = -track.y
+    vy_px = -track.vy
+    segmentation = segment_reps(t, height, vy_px, track, mpp, lift)
+
+    reps = [_rep_record(k + 1, r, track, scale) for k, r in enumerate(segmentation.reps)]
+    phase, rep_of_frame = _frame_labels(t, segmentation.reps)
+
+    out_x = np.where(lost, np.nan, track.x)
+    out_y = np.where(lost, np.nan, track.y)
+    vy_mps = np.where(lost, np.nan, vy_px * scale)
+    vx_mps = np.where(lost, np.nan, track.vx * scale)
+    speed = np.hypot(vx_mps, vy_mps)
+
+    tracked = int(n - lost.sum())
+    summary = _summary(reps, segmentation.pattern, tracked, n, calibration, scale_reason)
+    return Analysis(
+        calibration=calibration,
+        reps=reps,
+        summary=summary,
+        t=t,
+        x_px=out_x,
+        y_px=out_y,
+        vy_mps=vy_mps,
+        speed_mps=speed,
+        phase=phase,
+        rep_of_frame=rep_of_frame,
+        vx_mps=vx_mps,
+        lift_pattern=segmentation.pattern,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- scale
+
+
+def calibrate(points: Sequence[TrackPoint], plate_diameter_m: float) -> tuple[Calibration, str | None]:
+    """Robust plate radius over the clip -> metres per pixel; or no scale and the reason why."""
+    radii = np.array(
+        [
+            p.radius
+            for p in points
+            if p.state != "lost" and p.radius is not None and math.isfinite(p.radius) and p.radius > 0
+        ],
+        dtype=np.float64,
+    )
+    none = Calibration("none", plate_diameter_m, None, None, None, int(radii.size))
+    if not (math.isfinite(plate_diameter_m) and plate_diameter_m > 0):
+        return none, f"plate diameter {plate_diameter_m!r} m is not a positive size"
+    if radii.size < MIN_RADIUS_SAMPLES:
+        return none, f"plate radius measured in {radii.size} frame(s); need at least {MIN_RADIUS_SAMPLES}"
+    med = float(np.median(radii))
+    mad = _mad(radii, med)
+    # A floor on the tolerance: identical measurements (MAD 0) must not reject a one-pixel wobble.
+    keep = np.abs(radii - med) <= max(3.0 * mad, 0.02 * med)
+    good = radii[keep]
+    radius = float(np.median(good))
+    spread = _mad(good, radius) / radius
+    if spread > MAX_RADIUS_REL_SPREAD:
+        cal = Calibration("none", plate_diameter_m, None, None, spread, int(good.size))
+        return cal, f"plate radius too inconsistent across frames (relative spread {spread:.0%})"
+    return (
+        Calibration(
+            method="plate",
+            plate_diameter_m=plate_diameter_m,
+            plate_radius_px=round(radius, 3),
+            meters_per_pixel=plate_diameter_m / (2.0 * radius),
+            radius_rel_spread=round(spread, 5),
+            radius_samples=int(good.size),
+        ),
+        None,
+    )
+
+
+def _mad(values: FloatArray, centre: float) -> float:
+    """Median absolute deviation scaled to a Gaussian sigma."""
+    return 1.4826 * float(np.median(np.abs(values - centre))) if values.size else 0.0
+
+
+# ------------------------------------------------------------------------------------------ smoothing
+
+
+@dataclass
+class SmoothTrack:
+    """Per frame, gaps up to MAX_GAP_S bridged: position (px) and velocity (px/s), NaN elsewhere."""
+
+    x: FloatArray
+    y: FloatArray
+    vx: FloatArray
+    vy: FloatArray
+    used: BoolArray  # frames whose raw position was trusted (not lost, not an outlier)
+    t: FloatArray
+    x_raw: FloatArray
+    y_raw: FloatArray
+
+
+def smooth_track(t: FloatArray, x: FloatArray, y: FloatArray) -> SmoothTrack:
+    n = t.size
+    known = np.isfinite(x) & np.isfinite(y)
+    xs, ys, vx, vy = (np.full(n, np.nan) for _ in range(4))
+    used = known.copy()
+    for lo, hi in _stretches(t, known):
+        idx = np.arange(lo, hi + 1)
+        ok = known[idx]
+        # Two passes: the first fit exposes single-frame jumps (a wrong blob), the second ignores them.
+        for _ in range(2):
+            fit = _savgol_at(t[idx], x[idx], y[idx], ok)
+            if fit is None:
+                break
+            fx, fy, _, _ = fit
+            resid = np.hypot(x[idx] - fx, y[idx] - fy)
+            r_ok = resid[ok]
+            sigma = _mad(r_ok, 0.0) if r_ok.size else 0.0
+            bad = ok & (resid > max(6.0 * sigma, 4.0))
+            if not bad.any():
+                break
+            ok = ok & ~bad
+        fit = _savgol_at(t[idx], x[idx], y[idx], ok)
+        used[idx] = ok
+        if fit is None:
+            xs[idx], ys[idx] = np.where(ok, x[idx], np.nan), np.where(ok, y[idx], np.nan)
+            continue
+        xs[idx], ys[idx], vx[idx], vy[idx] = fit
+    return SmoothTrack(xs, ys, vx, vy, used, t, x, y)
+
+
+def _stretches(t: FloatArray, known: BoolArray) -> list[tuple[int, int]]:
+    """Runs of frames (first and last known frame) with no loss longer than MAX_GAP_S."""
+    idx = np.flatnonzero(known)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(t[idx]) > MAX_GAP_S)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [idx.size - 1]))
+    return [(int(idx[a]), int(idx[b])) for a, b in zip(starts, ends, strict=True)]
+
+
+def _savgol_at(
+    t: FloatArray,
+    x: FloatArray,
+    y: FloatArray,
+    ok: BoolArray,
+    window_s: float = SMOOTH_WINDOW_S,
+    polyorder: int = SMOOTH_POLYORDER,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None:
+    """Savitzky-Golay position and derivative on a uniform grid over [t0, t1], read back at `t`."""
+    tk = t[ok]
+    if tk.size < polyorder + 2 or tk[-1] <= tk[0]:
+        return None
+    dt = float(np.median(np.diff(tk)))
+    dt = min(dt, (tk[-1] - tk[0]) / (polyorder + 1))
+    grid = np.arange(tk[0], tk[-1] + dt * 0.5, dt)
+    win = int(round(window_s / dt)) | 1
+    win = max(win, polyorder + 2 + (polyorder % 2 == 0))
+    if win > grid.size:
+        win = grid.size if grid.size % 2 else grid.size - 1
+    order = min(polyorder, win - 2)
+    if order < 1:
+        return None
+    out = []
+    for v in (x[ok], y[ok]):
+        g = np.interp(grid, tk, v)
+        pos = savgol_filter(g, win, order, deriv=0, mode="interp")
+        vel = savgol_filter(g, win, order, deriv=1, delta=dt, mode="interp")
+        out.append(np.interp(t, grid, pos))
+        out.append(np.interp(t, grid, vel))
+    return out[0], out[2], out[1], out[3]
+
+
+# --------------------------------------------------------------------------------------- segmentation
+
+
+@dataclass
+class PhaseSpan:
+    direction: int  # +1 up, -1 down
+    start_t: float
+    end_t: float
+    start_h: float  # height (px, up positive) at the boundaries, from the boundary fits
+    end_h: float
+    peak_px_s: float  # peak speed along `direction`, px/s
+
+
+@dataclass
+class RepSpan:
+    concentric: PhaseSpan
+    eccentric: PhaseSpan | None
+    start_t: float
+    end_t: float
+
+
+@dataclass
+class Segmentation:
+    reps: list[RepSpan]
+    pattern: str | None
+
+
+@dataclass
+class _Leg:
+    i0: int
+    i1: int
+    direction: int
+
+
+def segment_reps(
+    t: FloatArray,
+    height: FloatArray,
+    v_up: FloatArray,
+    track: SmoothTrack,
+    mpp: float | None,
+    lift: str | None = None,
+) -> Segmentation:
+    min_leg_px = MIN_ROM_M / mpp if mpp is not None else MIN_ROM_PX
+    valid = np.isfinite(height)
+    if valid.sum() < 3:
+        return Segmentation([], None)
+    lo, hi = np.percentile(height[valid], [0.5, 99.5])
+    excursion = float(hi - lo)
+    threshold = max(REP_FRACTION * excursion, min_leg_px)
+    legs = [g for g in _zigzag(height, threshold) if not _mostly_horizontal(g, track)]
+    if not legs:
+        return Segmentation([], None)
+    start: Literal["top", "bottom"]
+    if lift is not None and lift.lower() in TOP_START_LIFTS:
+        start = "top"
+    elif lift is not None and lift.lower() in BOTTOM_START_LIFTS:
+        start = "bottom"
+    else:
+        start = "top" if legs[0].direction < 0 else "bottom"
+    base = float(hi) if start == "top" else float(lo)
+    tolerance = LEVEL_FRACTION * excursion
+    leave = -1 if start == "top" else 1  # the direction in which a rep leaves its resting level
+
+    groups: list[list[_Leg]] = []
+    current: list[_Leg] | None = None
+    for leg in legs:
+        at_base_start = abs(height[leg.i0] - base) <= tolerance
+        at_base_end = abs(height[leg.i1] - base) <= tolerance
+        if current is None:
+            if leg.direction == leave and at_base_start:
+                current = [leg]
+            continue
+        current.append(leg)
+        if leg.direction == -leave and at_base_end:
+            groups.append(current)
+            current = None
+    if current is not None:
+        groups.append(current)
+
+    spans = _phase_spans(t, v_up, track, [leg for g in groups for leg in g])
+    reps: list[RepSpan] = []
+    intermediate = False
+    for g in groups:
+        if start == "top":
+            if g[-1].direction != 1:
+                continue  # went down and never came back up: not a completed rep
+            ecc, con = spans[id(g[0])], spans[id(g[-1])]
+            rep = RepSpan(con, ecc, ecc.start_t, con.end_t)
+        else:
+            con = spans[id(g[0])]
+            ecc_opt = spans[id(g[-1])] if len(g) > 1 and g[-1].direction == -1 else None
+            rep = RepSpan(con, ecc_opt, con.start_t, ecc_opt.end_t if ecc_opt else con.end_t)
+            intermediate = intermediate or len(g) > 2
+        if abs(rep.concentric.end_h - rep.concentric.start_h) < min_leg_px:
+            continue
+        reps.append(rep)
+    if not reps:
+        return Segmentation([], None)
+    pattern = "top_start" if start == "top" else "bottom_start"
+    if start == "bottom":
+        fastest = max(r.concentric.peak_px_s for r in reps)
+        if intermediate or (mpp is not None and fastest * mpp >= OLYMPIC_PEAK_MPS):
+            pattern = "olympic"
+    return Segmentation(reps, pattern)
+
+
+def _zigzag(h: FloatArray, threshold: float) -> list[_Leg]:
+    """Legs between turning points that reverse by at least `threshold` (NaN samples skipped)."""
+    idx = np.flatnonzero(np.isfinite(h))
+    pivots: list[int] = []
+    direction = 0
+    hi_i = lo_i = int(idx[0])
+    for i in idx:
+        v = h[i]
+        if direction >= 0 and v > h[hi_i]:
+            hi_i = int(i)
+        if direction <= 0 and v < h[lo_i]:
+            lo_i = int(i)
+        if direction >= 0 and h[hi_i] - v >= threshold:
+            pivots.append(hi_i)
+            direction, lo_i = -1, int(i)
+        elif direction <= 0 and v - h[lo_i] >= threshold:
+            pivots.append(lo_i)
+            direction, hi_i = 1, int(i)
+    if direction == 0:
+        return []
+    last = hi_i if direction > 0 else lo_i
+    if abs(h[last] - h[pivots[-1]]) >= threshold:
+        pivots.append(last)
+    legs = []
+    for a, b in zip(pivots, pivots[1:], strict=False):
+        legs.append(_Leg(a, b, 1 if h[b] > h[a] else -1))
+    return legs
+
+
+def _mostly_horizontal(leg: _Leg, track: SmoothTrack) -> bool:
+    dx = abs(track.x[leg.i1] - track.x[leg.i0])
+    dy = abs(track.y[leg.i1] - track.y[leg.i0])
+    return bool(dx > 1.5 * dy)
+
+
+def _phase_spans(
+    t: FloatArray, v_up: FloatArray, track: SmoothTrack, legs: list[_Leg]
+) -> dict[int, PhaseSpan]:
+    """Each leg's moving phase, from where the bar's vertical velocity is zero before its peak to the
+    zero after. Two kinds of boundary: a turnaround (the bar reverses at once, as at the bottom of a
+    touch-and-go squat), where the smoothed velocity crosses zero cleanly and that crossing is used;
+    and a start from or stop into rest, where smoothing spreads the stop, so the boundary is fitted to
+    the zero is extrapolated along the velocity's slope (`_extrapolated_zero`)."""
+    info = []
+    for leg in legs:
+        seg = slice(leg.i0, leg.i1 + 1)
+        sv = leg.direction * v_up[seg]
+        if not np.isfinite(sv).any():
+            info.append((leg, t[leg.i0], t[leg.i1], t[leg.i0], t[leg.i1], math.nan, t[leg.i0]))
+            continue
+        k = int(np.nanargmax(sv))
+        crossings = (_crossing(t[seg], sv, k, -1), _crossing(t[seg], sv, k, 1))
+        slopes = (_extrapolated_zero(t[seg], sv, k, -1), _extrapolated_zero(t[seg], sv, k, 1))
+        info.append((leg, *crossings, *slopes, float(sv[k]), float(t[leg.i0 + k])))
+    spans: dict[int, PhaseSpan] = {}
+    for n, (leg, zs, ze, es, ee, peak, _t_peak) in enumerate(info):
+        prev = info[n - 1] if n > 0 and info[n - 1][0].i1 == leg.i0 else None
+        nxt = info[n + 1] if n + 1 < len(info) and info[n + 1][0].i0 == leg.i1 else None
+        if prev is not None and es - prev[4] < TURNAROUND_GAP_S:
+            ts = 0.5 * (zs + prev[2])
+            hs = _boundary_height(track, ts, 0)
+        else:
+            ts, hs = es, _boundary_height(track, es, -1)
+        if nxt is not None and nxt[3] - ee < TURNAROUND_GAP_S:
+            te = 0.5 * (ze + nxt[1])
+            he = _boundary_height(track, te, 0)
+        else:
+            te, he = ee, _boundary_height(track, ee, +1)
+        if not te > ts:
+            ts, te = zs, ze
+            hs, he = _height_at(track, ts), _height_at(track, te)
+        spans[id(leg)] = PhaseSpan(leg.direction, ts, te, hs, he, peak)
+    return spans
+
+
+def _crossing(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:
+    """Walk from the peak (index k) in `step` direction to where the speed along the leg reaches zero."""
+    j = k
+    while 0 <= j + step < sv.size:
+        nxt = j + step
+        if np.isfinite(sv[nxt]) and sv[nxt] <= 0:
+            a, b = sv[j], sv[nxt]
+            frac = a / (a - b) if np.isfinite(a) and a != b else 0.0
+            return float(t[j] + frac * (t[nxt] - t[j]))
+        j = nxt
+    return float(t[j])
+
+
+def _extrapolated_zero(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:
+    """Where the speed would reach zero, extrapolating the clean part of its slope (between LOW_ and
+    HIGH_FRACTION of the peak): the smoothed curve itself creeps to zero late where the bar stops."""
+    peak = float(sv[k])
+    j = k
+    ts: list[float] = []
+    vs: list[float] = []
+    while 0 <= j + step < sv.size:
+        v = sv[j + step]
+        if np.isfinite(v) and v <= LOW_FRACTION * peak:
+            break
+        j += step
+        if np.isfinite(v) and v <= HIGH_FRACTION * peak:
+            ts.append(float(t[j]))
+            vs.append(float(v))
+    edge = float(t[min(max(j + step, 0), sv.size - 1)])
+    if len(ts) >= 2 and max(ts) > min(ts):
+        slope, icpt = np.polyfit(np.array(ts), np.array(vs), 1)
+        if slope * step < 0:
+            return float(np.clip(-icpt / slope, min(ts[-1], edge), max(ts[-1], edge)))
+    return edge
+
+
+def _boundary_height(track: SmoothTrack, t0: float, rest_side: int) -> float:
+    """Height (px, up) at a phase boundary from the raw positions, not the smoothed ones (smoothing
+    rounds off a sharp turnaround such as the top of a clean's pull): the median of the rest that
+    follows (rest_side=+1) or precedes (-1) a stop, or a local parabola through a turnaround (0)."""
+    near = track.used & (np.abs(track.t - t0) <= HEIGHT_WINDOW_S)
+    if rest_side:
+        side = near & ((track.t - t0) * rest_side >= 0)
+        if side.sum() >= 2:
+            return float(-np.median(track.y_raw[side]))
+    elif near.sum() >= 4:
+        d = track.t[near] - t0
+        return float(-np.polyval(np.polyfit(d, track.y_raw[near], 2), 0.0))
+    return _height_at(track, t0)
+
+
+def _height_at(track: SmoothTrack, t: float) -> float:
+    ok = np.isfinite(track.y)
+    return float(-np.interp(t, track.t[ok], track.y[ok])) if ok.any() else math.nan
+
+
+# ------------------------------------------------------------------------------------------- records
+
+
+def _phase_record(span: PhaseSpan, scale: float) -> Phase:
+    duration = span.end_t - span.start_t
+    disp = abs(span.end_h - span.start_h) * scale
+    return Phase(
+        start_t=round(span.start_t, 4),
+        end_t=round(span.end_t, 4),
+        duration_s=round(duration, 4),
+        displacement_m=_round(disp),
+        mean_velocity_mps=_round(disp / duration if duration > 0 else math.nan),
+        peak_velocity_mps=_round(span.peak_px_s * scale),
+    )
+
+
+def _rep_record(index: int, rep: RepSpan, track: SmoothTrack, scale: float) -> Rep:
+    inside = (track.t >= rep.start_t) & (track.t <= rep.end_t) & np.isfinite(track.x)
+    deviation = math.nan
+    if inside.any():
+        ok = np.isfinite(track.x)
+        x0 = float(np.interp(rep.start_t, track.t[ok], track.x[ok]))
+        deviation = float(np.max(np.abs(track.x[inside] - x0))) * scale
+    return Rep(
+        index=index,
+        concentric=_phase_record(rep.concentric, scale),
+        eccentric=_phase_record(rep.eccentric, scale) if rep.eccentric else None,
+        horizontal_deviation_m=_round(deviation),
+    )
+
+
+def _round(v: float, nd: int = 4) -> float:
+    return round(v, nd) if math.isfinite(v) else math.nan
+
+
+def _frame_labels(t: FloatArray, reps: list[RepSpan]) -> tuple[list[str], list[int]]:
+    phase = ["rest"] * t.size
+    rep_of = [0] * t.size
+    for k, rep in enumerate(reps, start=1):
+        for i in np.flatnonzero((t >= rep.start_t) & (t <= rep.end_t)):
+            rep_of[i] = k
+        for name, span in (("concentric", rep.concentric), ("eccentric", rep.eccentric)):
+            if span is None:
+                continue
+            for i in np.flatnonzero((t >= span.start_t) & (t <= span.end_t)):
+                phase[i] = name
+    return phase, rep_of
+
+
+def _summary(
+    reps: list[Rep],
+    pattern: str | None,
+    tracked: int,
+    total: int,
+    calibration: Calibration,
+    scale_reason: str | None,
+) -> dict[str, Any]:
+    mcv = [r.concentric.mean_velocity_mps for r in reps]
+    have_v = calibration.meters_per_pixel is not None and all(math.isfinite(v) for v in mcv)
+    summary: dict[str, Any] = {
+        "rep_count": len(reps),
+        "tracked_fraction": round(tracked / total, 4) if total else 0.0,
+        "lift_pattern": pattern,
+        "velocity_available": calibration.meters_per_pixel is not None,
+        "velocity_loss_pct": None,
+        "velocity_loss_method": "best_vs_last",
+        "velocity_loss_first_last_pct": None,
+        "mean_concentric_velocity_mps": None,
+        "best_concentric_velocity_mps": None,
+        "peak_velocity_mps": None,
+        "rom_mean_m": None,
+        "concentric_duration_mean_s": _mean([r.concentric.duration_s for r in reps]),
+        "eccentric_duration_mean_s": _mean([r.eccentric.duration_s for r in reps if r.eccentric]),
+        "fastest_rep": None,
+        "slowest_rep": None,
+        "mean_concentric_velocity_by_rep_mps": mcv if have_v else None,
+    }
+    if scale_reason is not None:
+        summary["velocity_unavailable_reason"] = f"no scale: {scale_reason}"
+    if reps and have_v:
+        best = max(mcv)
+        summary.update(
+            mean_concentric_velocity_mps=_mean(mcv),
+            best_concentric_velocity_mps=best,
+            peak_velocity_mps=max(r.concentric.peak_velocity_mps for r in reps),
+            rom_mean_m=_mean([r.concentric.displacement_m for r in reps]),
+            fastest_rep=reps[int(np.argmax(mcv))].index,
+            slowest_rep=reps[int(np.argmin(mcv))].index,
+        )
+        if len(reps) >= 2:
+            summary["velocity_loss_pct"] = round((best - mcv[-1]) / best * 100.0, 2)
+            summary["velocity_loss_first_last_pct"] = round((mcv[0] - mcv[-1]) / mcv[0] * 100.0, 2)
+    return summary
+
+
+def _mean(values: list[float]) -> float | None:
+    good = [v for v in values if math.isfinite(v)]
+    return round(float(np.mean(good)), 4) if good else None
