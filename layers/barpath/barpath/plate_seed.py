@@ -13,7 +13,8 @@ from barpath.detect.base import Candidate
 # Bar speed rarely passes ~4 m/s (snatch pull); a 450 mm plate's radius is 0.225 m: ~18 radii/s.
 MAX_RADII_PER_S = 25.0
 MOVING_SPAN_RADII = 0.8  # a tracklet whose centre travelled this far (in its own radii) is moving
-MIN_HITS = 4
+MIN_HITS = 6
+MOTION_SETTLE_S = 0.3
 
 
 @dataclass
@@ -82,11 +83,17 @@ class Seeder:
                 used.add(best)
 
     def moving(self) -> Tracklet | None:
-        """The moving tracklet, preferring the one that moved most (scaled by how clearly it is seen)."""
-        movers = [tr for tr in self.tracklets if tr.moving()]
+        """The clearest moving tracklet. A head or hands move with the bar too: callers wait a moment
+        after the first motion (MOTION_SETTLE_S) so the plate has moved as well, then this prefers it."""
+        ranked = [tr.merit(self.n_detect_frames) for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
+        if not ranked:
+            return None
+        # A moving hip or head is round too, but seen less often and less clearly than the plate.
+        floor = 0.5 * max(ranked)
+        movers = [tr for tr in self.tracklets if tr.moving() and tr.merit(self.n_detect_frames) >= floor]
         if not movers:
             return None
-        return max(movers, key=lambda tr: min(tr.span(), 3.0) * tr.mean_score * len(tr.hits))
+        return max(movers, key=lambda tr: tr.merit(self.n_detect_frames))
 
     def best_static(self) -> Tracklet | None:
         steady = [tr for tr in self.tracklets if len(tr.hits) >= MIN_HITS and tr.mean_score >= 0.45]

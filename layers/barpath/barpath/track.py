@@ -21,7 +21,7 @@ from barpath.detect.base import Candidate, Detector, FrameBGR
 from barpath.detect.circle_fit import RimFit
 from barpath.detect.plate import CHANNELS, refine_full
 from barpath.errors import NoPlateFoundError
-from barpath.plate_seed import MAX_RADII_PER_S, Seeder, Tracklet
+from barpath.plate_seed import MAX_RADII_PER_S, MOTION_SETTLE_S, Seeder, Tracklet
 from barpath.schema import State
 from barpath.video import Frame, VideoInfo
 
@@ -69,11 +69,15 @@ def track(
     pending: list[tuple[int, float]] = []
     chosen: Tracklet | None = None
     start: Frame | None = None
+    first_motion: float | None = None
     for fr in it:
         pending.append((fr.i, fr.t))
         seeder.add(fr.i, fr.t, detector.detect(fr.image))
         mover = seeder.moving()
-        if mover is not None and mover.last_i == fr.i:
+        if mover is not None and first_motion is None:
+            first_motion = fr.t
+        settled = first_motion is not None and fr.t - first_motion >= MOTION_SETTLE_S
+        if mover is not None and settled and mover.last_i == fr.i:
             chosen, start = mover, fr
             break
         if fr.t - pending[0][1] >= SEED_MAX_S:
@@ -177,7 +181,9 @@ class PlateTracker:
         of corners that passed."""
         if len(self.pts) < 5:
             return None
-        lk = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
+        lk = dict(
+            winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
+        )
         p1, st1, _ = cv2.calcOpticalFlowPyrLK(self.prev_small, small, self.pts, None, **lk)  # type: ignore[call-overload]
         p0b, st2, _ = cv2.calcOpticalFlowPyrLK(small, self.prev_small, p1, None, **lk)  # type: ignore[call-overload]
         fb = np.linalg.norm((self.pts - p0b).reshape(-1, 2), axis=1)

@@ -79,8 +79,11 @@ class PlateFinder:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         h, w = frame.shape[:2]
         s = max(h, w) / DETECT_LONG_SIDE
-        small = frame if s <= 1 else cv2.resize(
-            frame, (round(w / s), round(h / s)), interpolation=cv2.INTER_AREA
+        # max(1, ...): a sliver like 4097x3 would otherwise shrink to zero rows and make OpenCV throw.
+        small = (
+            frame
+            if s <= 1
+            else cv2.resize(frame, (max(1, round(w / s)), max(1, round(h / s))), interpolation=cv2.INTER_AREA)
         )
         s = max(s, 1.0)
         short = min(small.shape[:2])
@@ -90,7 +93,9 @@ class PlateFinder:
             for x, y, r, _ in radial_vote(g, short * MIN_R_FRAC, short * MAX_R_FRAC):
                 f = fit_rim(g, x, y, r, passes=1)
                 if f is not None and f.quality >= self.min_quality and f.radius >= short * MIN_R_FRAC:
-                    full = RimFit(f.x * s, f.y * s, f.radius * s, f.inlier_frac, f.coverage, f.contrast, f.rms)
+                    full = RimFit(
+                        f.x * s, f.y * s, f.radius * s, f.inlier_frac, f.coverage, f.contrast, f.rms
+                    )
                     found.append(PlateCandidate(full, chan))
         kept = _suppress(found, self.max_candidates)
         out: list[PlateCandidate] = []

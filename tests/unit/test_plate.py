@@ -1,0 +1,62 @@
+"""Plate finder on drawn frames whose true circle is known exactly."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from barpath.detect.base import Detector
+from barpath.detect.circle_fit import fit_rim
+from barpath.detect.plate import PlateFinder
+
+pytestmark = pytest.mark.unit
+
+
+def disc_frame(cx: float, cy: float, r: float, w: int = 1280, h: int = 720, hub: bool = True) -> np.ndarray:
+    """Anti-aliased plate drawn with 1/16 px precision on a textured background."""
+    rng = np.random.default_rng(1)
+    img = (rng.normal(150, 12, (h, w, 3))).clip(0, 255).astype(np.uint8)
+    img = cv2.GaussianBlur(img, (0, 0), 2)
+    sh = 4
+    f = 1 << sh
+    cv2.circle(img, (round(cx * f), round(cy * f)), round(r * f), (40, 40, 45), -1, cv2.LINE_AA, sh)
+    if hub:
+        cv2.circle(
+            img, (round(cx * f), round(cy * f)), round(0.2 * r * f), (200, 200, 200), -1, cv2.LINE_AA, sh
+        )
+    return img
+
+
+def test_plate_finder_is_a_detector() -> None:
+    assert isinstance(PlateFinder(), Detector)
+
+
+@pytest.mark.parametrize("cx,cy,r", [(400.3, 300.7, 110.0), (900.6, 420.2, 70.5)])
+def test_finds_plate_sub_pixel_with_outer_radius(cx: float, cy: float, r: float) -> None:
+    cands = PlateFinder().detect(disc_frame(cx, cy, r))
+    assert cands, "plate not found"
+    best = cands[0]
+    assert np.hypot(best.x - cx, best.y - cy) < 0.5
+    # The hub is concentric: the outer rim must win, since the radius calibrates the scale.
+    assert abs(best.radius - r) < 1.0
+    assert 0.5 < best.score <= 1.0
+
+
+def test_plate_cut_by_bottom_edge_still_found() -> None:
+    cands = PlateFinder().detect(disc_frame(640.0, 690.0, 120.0))
+    assert cands and np.hypot(cands[0].x - 640.0, cands[0].y - 690.0) < 1.5
+
+
+@pytest.mark.parametrize("value", [0, 128])
+def test_flat_frame_has_no_candidates(value: int) -> None:
+    assert PlateFinder().detect(np.full((720, 1280, 3), value, np.uint8)) == []
+
+
+def test_rim_fit_ignores_occluded_sector() -> None:
+    img = disc_frame(500.0, 360.0, 100.0, hub=False)
+    cv2.rectangle(img, (500, 200), (700, 330), (230, 180, 150), -1)  # an arm over a quarter of the rim
+    gray = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (0, 0), 1.0)
+    fit = fit_rim(gray, 508.0, 352.0, 95.0)
+    assert fit is not None
+    assert np.hypot(fit.x - 500.0, fit.y - 360.0) < 0.5 and abs(fit.radius - 100.0) < 0.7
