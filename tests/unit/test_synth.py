@@ -236,3 +236,18 @@ def test_truth_json_round_trip(tmp_path: Path) -> None:
     back = GroundTruth.read_json(tmp_path / "gt.json")
     assert back == gt
     assert back.reps[0].concentric.displacement_m == pytest.approx(0.5)
+
+
+def test_plate_leaving_the_frame_counts_as_partly_visible(tmp_path: Path) -> None:
+    # Zoomed in so the clean's catch carries the plate over the top edge, as phone videos often do.
+    spec = SynthSpec.plain(lift="clean", n_reps=1, width=320, height=180, fps=15.0, px_per_m=140.0)
+    gt = render_clip(spec, tmp_path / "e.mp4")
+    r = gt.plate_radius_px
+    for f in gt.frames:
+        d = f.y + 0.5  # centre to the frame's top edge (pixel centres sit on integers)
+        if d >= r:
+            expected = 1.0
+        else:  # circle minus the segment cut off above the edge
+            expected = 1 - (r * r * math.acos(d / r) - d * math.sqrt(r * r - d * d)) / (math.pi * r * r)
+        assert f.visible == pytest.approx(expected, abs=0.01)
+    assert min(f.visible for f in gt.frames) < 0.8

@@ -822,6 +822,8 @@ def _draw_moving_plate(
     frame[y0:y1, x0:x1] = np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
     # Visible share at the frame's own time: the part of the disc inside the picture.
     cx_t, cy_t = lay.px(*motion.eval(np.array([t]))[:2])
+    if radius + 1 <= cx_t[0] <= w - 2 - radius and radius + 1 <= cy_t[0] <= h - 2 - radius:
+        return 1.0
     _, a_t = _plate_layer(lut, radius, float(cx_t[0]), float(cy_t[0]), gx, gy)
     return min(1.0, float(a_t.sum()) / (math.pi * radius * radius))
 
