@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from barpath.aws import failures, idempotency, notify, telemetry
 
-logger = Logger()
+# The template sets these; the defaults keep a local run (no template) reporting under the same names.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "barpath"))
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "barpath"))
 
 
 def _publish_once(identity: dict[str, str], failure: failures.Failure) -> dict[str, Any]:

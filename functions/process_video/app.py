@@ -6,6 +6,7 @@ image runs the Batch job (`python -m barpath.aws.batch`).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -18,9 +19,10 @@ from barpath.aws.failures import UnprocessedRecordsError
 from barpath.aws.keys import UploadRef
 from barpath.aws.settings import Settings
 
-logger = Logger()
+# The template sets these; the defaults keep a local run (no template) reporting under the same names.
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "barpath"))
 tracer = Tracer()
-metrics = Metrics()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "barpath"))
 
 
 def _process_once(identity: dict[str, str], ref: UploadRef, settings: Settings,

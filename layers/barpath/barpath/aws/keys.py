@@ -10,6 +10,7 @@ from urllib.parse import unquote_plus
 from barpath.aws.names import RESULTS_PREFIX, UPLOADS_PREFIX
 from barpath.errors import InvalidRequestError
 
+MAX_KEY_BYTES = 1024
 OUTPUT_NAMES = {"path_json": "path.json", "overlay": "overlay.mp4", "plot": "velocity.png"}
 _JOB_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -47,13 +48,21 @@ def is_folder_marker(key: str) -> bool:
 def relative_key(key: str) -> str:
     if not key.startswith(UPLOADS_PREFIX) or len(key) <= len(UPLOADS_PREFIX):
         raise InvalidRequestError(f"{key!r} is not under {UPLOADS_PREFIX}: only uploads there are processed")
+    # S3 keeps "a/../b" literally, but a browser, CDN or path join resolves it: results/../x would land
+    # outside results/ (or on another upload's results) for whoever reads them.
+    if {".", ".."} & set(key.split("/")):
+        raise InvalidRequestError(f"{key!r} has '.' or '..' path segments")
     return key[len(UPLOADS_PREFIX):]
 
 
 def result_keys(key: str) -> dict[str, str]:
     """results/<key without uploads/>/{path.json, overlay.mp4, velocity.png}."""
     base = RESULTS_PREFIX + relative_key(key)
-    return {field: f"{base}/{name}" for field, name in OUTPUT_NAMES.items()}
+    keys = {field: f"{base}/{name}" for field, name in OUTPUT_NAMES.items()}
+    # S3 refuses keys over 1024 bytes: say so now, not as a write error that Lambda would retry.
+    if max(len(k.encode()) for k in keys.values()) > MAX_KEY_BYTES:
+        raise InvalidRequestError(f"the upload's name is too long for its results ({len(key.encode())} bytes)")
+    return keys
 
 
 def result_uris(results_bucket: str, key: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from barpath.aws import batch_submit, models, notify, routing, storage
-from barpath.aws.keys import UploadRef, is_folder_marker, relative_key, result_uris
+from barpath.aws.keys import UploadRef, is_folder_marker, result_keys, result_uris
 from barpath.aws.names import UPLOADS_PREFIX
 from barpath.aws.settings import Settings
 from barpath.errors import BarpathError, InvalidRequestError
@@ -133,7 +133,8 @@ def _check_scope(ref: UploadRef, settings: Settings) -> None:
         raise InvalidRequestError(f"bucket {ref.bucket!r} is not the uploads bucket")
     if not ref.key.startswith(UPLOADS_PREFIX):
         raise InvalidRequestError(f"{ref.key!r} is not under {UPLOADS_PREFIX}")
-    relative_key(ref.key)
+    # Before any work: refuses '..' segments and names too long to hold their results.
+    result_keys(ref.key)
 
 
 def _suffix(key: str) -> str:
