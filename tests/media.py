@@ -2,6 +2,7 @@
 
     make_clip(path, codec="h264", size=(320, 240), fps=30, seconds=1, rotation=0, vfr=False, audio=False)
 
+`live=True` (mkv/webm) leaves out the duration and index, as a browser's recorder does.
 `rotation` is what the file asks a player to do, clockwise (our VideoInfo.rotation_deg convention); the
 pixels are stored unrotated, as a phone stores them. `vfr=True` spaces frames by a repeating pattern of
 steps (VFR_STEPS) whose exact times `vfr_times` returns.
@@ -70,6 +71,7 @@ def make_clip(
     vf: str | None = None,
     frames: int | None = None,
     faststart: bool = True,
+    live: bool = False,
 ) -> Path:
     """Encode a clip of `pattern` (size is as stored, before rotation). Returns `path`."""
     path = Path(path)
@@ -102,6 +104,8 @@ def make_clip(
         args += ["-t", f"{vfr_times(n + 1)[-1] if vfr else n / fps:.6f}"]
     if suffix in (".mp4", ".mov") and faststart:
         args += ["-movflags", "+faststart"]
+    if live:  # as a browser's MediaRecorder writes webm: no duration, no index
+        args += ["-live", "1"]
     if codec == "hevc" and suffix in (".mp4", ".mov"):
         args += ["-tag:v", "hvc1"]
     if rotation % 360 == 0:

@@ -18,7 +18,7 @@ import pytest
 from barpath import ffmpeg, render, video
 from barpath.kinematics import Analysis
 from barpath.schema import Calibration, FramePoint, PathResult, Phase, Rep, State, VideoMeta
-from media import make_clip
+from media import make_clip, run
 
 pytestmark = pytest.mark.unit
 
@@ -229,6 +229,33 @@ def test_variable_frame_rate_timing_survives(tmp_path: Path) -> None:
     info, frames, out = _render(tmp_path, clip)
     source = [f.t for f in video.frames(info)]
     assert [f.t for f in frames] == pytest.approx(source, abs=1e-3)
+    assert video.probe(out).has_audio
+
+
+def test_video_starting_after_its_sound_stays_in_step(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "a.mp4", pattern="black", size=(W, H), frames=30, audio=True)
+    late = tmp_path / "late.mp4"
+    run(
+        [
+            "-itsoffset",
+            "0.5",
+            "-i",
+            str(src),
+            "-i",
+            str(src),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c",
+            "copy",
+            str(late),
+        ]
+    )
+    info, frames, out = _render(tmp_path, late)
+    assert next(video.frames(info)).pts_s == pytest.approx(0.5, abs=1e-3)
+    assert frames[0].pts_s == pytest.approx(0.5, abs=1e-3)  # the picture still starts half a second in
+    assert [f.t for f in frames] == pytest.approx([k / 30 for k in range(30)], abs=1e-3)
     assert video.probe(out).has_audio
 
 

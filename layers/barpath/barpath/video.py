@@ -189,7 +189,12 @@ def _parse_header(path: Path, size: int, log: str, limits: Limits) -> VideoInfo:
     coded_w, coded_h = int(dims.group(1)), int(dims.group(2))
     rotation = _rotation_deg(v)
     width, height = (coded_h, coded_w) if rotation in (90, 270) else (coded_w, coded_h)
-    fps = _rate(_FPS, v.rest) or _rate(_TBR, v.rest) or 0.0
+    # The average rate when the container knows it; else ffmpeg's guess (tbr), which for streamed
+    # webm can be the 1 kHz time base itself, so an implausible guess means "unknown" (0), not "too fast".
+    fps = _rate(_FPS, v.rest) or 0.0
+    if fps <= 0:
+        guess = _rate(_TBR, v.rest) or 0.0
+        fps = guess if guess <= limits.max_fps else 0.0
     dur = duration if duration is not None else 0.0
     return VideoInfo(
         path=path,
@@ -385,9 +390,8 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
             image = np.empty((h, w, 3), np.uint8)
             if not _read_exact(fd_read, sel, image.data.cast("B"), nbytes):
                 break
-            try:
-                stamp = reader.times.get(timeout=STALL_TIMEOUT_S)
-            except queue.Empty:
+            got, stamp = _next_time(reader)
+            if not got:
                 break
             if stamp is None:  # no timestamp at all: the only case where the nominal rate stands in
                 rel = (last_rel + step) if last_rel is not None else Fraction(0)
@@ -419,6 +423,19 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
         if proc.returncode not in (0, None) or _looks_broken("\n".join(reader.tail)):
             raise UnreadableVideoError(f"{info.path.name}: no frame could be decoded ({reason})")
         raise EmptyVideoError(f"{info.path.name}: the video has no frames")
+
+
+def _next_time(reader: _StderrReader) -> tuple[bool, Fraction | None]:
+    """(True, the next frame's time from the log), or (False, None) when the log ended or stalled."""
+    waited = 0.0
+    while waited < STALL_TIMEOUT_S:
+        try:
+            return True, reader.times.get(timeout=0.5)
+        except queue.Empty:
+            if reader.done.is_set() and reader.times.empty():
+                return False, None
+            waited += 0.5
+    return False, None
 
 
 def _read_exact(readinto: object, sel: selectors.BaseSelector, buf: memoryview, nbytes: int) -> bool:
