@@ -61,7 +61,7 @@ def result_keys(key: str) -> dict[str, str]:
     keys = {field: f"{base}/{name}" for field, name in OUTPUT_NAMES.items()}
     # S3 refuses keys over 1024 bytes: say so now, not as a write error that Lambda would retry.
     if max(len(k.encode()) for k in keys.values()) > MAX_KEY_BYTES:
-        raise InvalidRequestError(f"the upload's name is too long for its results ({len(key.encode())} bytes)")
+        raise InvalidRequestError(f"the upload's name ({len(key.encode())} bytes) is too long for results")
     return keys
 
 
