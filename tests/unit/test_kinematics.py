@@ -3,9 +3,12 @@ rate (25-35 fps jitter), unrack / walk-out / re-rack moves. Numbers in, numbers 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,10 +44,24 @@ class Truth:
         return self.displacement / (self.end_t - self.start_t)
 
 
+def min_jerk(s: np.ndarray) -> np.ndarray:
+    return s**3 * (10 - 15 * s + 6 * s**2)
+
+
+def half_cosine(s: np.ndarray) -> np.ndarray:
+    return (1 - np.cos(np.pi * s)) / 2
+
+
 def synth(
-    moves: list[Move], seed: int, noise_px: float = NOISE_PX, lost_frac: float = 0.03, radius: bool = True
+    moves: list[Move],
+    seed: int,
+    noise_px: float = NOISE_PX,
+    lost_frac: float = 0.03,
+    radius: bool = True,
+    shape: Any = min_jerk,
 ) -> tuple[list[TrackPoint], list[Truth]]:
-    """Cosine-profile moves (zero velocity at both ends) sampled at jittered 25-35 fps timestamps."""
+    """Smooth moves (minimum jerk like barpath.synth, zero velocity at both ends) sampled at jittered
+    25-35 fps timestamps."""
     rng = np.random.default_rng(seed)
     total = sum(m.duration for m in moves)
     t = np.concatenate(([0.0], np.cumsum(rng.uniform(1 / 35, 1 / 25, int(total * 35) + 10))))
@@ -55,7 +72,7 @@ def synth(
     t0 = cx = cy = 0.0
     for m in moves:
         sel = (t >= t0) & (t < t0 + m.duration)
-        p = (1 - np.cos(np.pi * (t[sel] - t0) / m.duration)) / 2
+        p = shape((t[sel] - t0) / m.duration)
         x[sel], y[sel] = cx + m.dx * p, cy + m.dy * p
         if m.kind in ("ecc", "con"):
             truth.append(Truth(m.kind, t0, t0 + m.duration, abs(m.dy)))
@@ -134,11 +151,6 @@ def clean() -> list[Move]:
     ]
 
 
-# Measured worst case over 8 seeds at 1 px noise, 3.75 mm/px: squat 0.03, deadlift 0.045, bench 0.045,
-# clean 0.045 m/s. The 0.03 m/s target holds for the squat; shorter or faster phases are timed within
-# about a frame, which at 1 px noise is worth up to 0.05 m/s.
-MCV_TOLERANCE = {"squat": 0.03, "deadlift": 0.05, "bench": 0.05, "clean": 0.05}
-
 LIFTS = {
     "squat": (squat, "top_start"),
     "bench": (bench, "top_start"),
@@ -163,10 +175,23 @@ def test_reps_phases_and_mean_concentric_velocity(lift: str, seed: int) -> None:
         assert rep.eccentric is not None
         assert abs(rep.eccentric.start_t - e.start_t) <= 2 * FRAME_S
         assert abs(rep.eccentric.end_t - e.end_t) <= 2 * FRAME_S
-        assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=MCV_TOLERANCE[lift])
+        assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=0.03)
         assert rep.concentric.displacement_m == pytest.approx(c.displacement, abs=0.01)
-        # A cosine move peaks at pi/2 times its mean velocity: the smoothing must not flatten it.
-        assert rep.concentric.peak_velocity_mps == pytest.approx(c.mcv * math.pi / 2, abs=0.07)
+        # A minimum-jerk move peaks at 15/8 of its mean velocity: the smoothing must not flatten it.
+        assert rep.concentric.peak_velocity_mps == pytest.approx(c.mcv * 1.875, abs=0.09)
+
+
+@pytest.mark.parametrize("lift", ["squat", "deadlift"])
+def test_abrupt_moves_still_counted_and_timed(lift: str) -> None:
+    """Half-cosine moves (full acceleration at the ends) are not the shape the phase fit prefers: the
+    reps and their order must still be right and the velocities close."""
+    points, truth = synth(LIFTS[lift][0](), seed=21, shape=half_cosine)
+    a = analyse(points)
+    con = [tr for tr in truth if tr.kind == "con"]
+    assert a.summary["rep_count"] == len(con)
+    for rep, c in zip(a.reps, con, strict=True):
+        assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, rel=0.2)
+        assert rep.concentric.peak_velocity_mps == pytest.approx(c.mcv * math.pi / 2, abs=0.09)
 
 
 def test_squat_rep_order_velocity_loss_and_frame_labels() -> None:
@@ -216,7 +241,8 @@ def test_velocity_is_per_true_timestamp_not_frame_index() -> None:
     """Same motion sampled at irregular times: velocities must follow the clock, not the frame count."""
     points, truth = synth(deadlift(reps=1), seed=5, noise_px=0.0, lost_frac=0.0)
     a = analyse(points)
-    assert a.reps[0].concentric.peak_velocity_mps == pytest.approx(truth[0].mcv * math.pi / 2, rel=0.03)
+    assert a.reps[0].concentric.peak_velocity_mps == pytest.approx(truth[0].mcv * 1.875, rel=0.03)
+    assert a.reps[0].concentric.mean_velocity_mps == pytest.approx(truth[0].mcv, rel=0.01)
 
 
 def test_outlier_jumps_are_rejected() -> None:
@@ -308,3 +334,34 @@ def test_degenerate_inputs() -> None:
     all_lost = [TrackPoint(i, i / 30, None, None, None, "lost", 0.0) for i in range(30)]
     a = analyse(all_lost)
     assert a.summary["tracked_fraction"] == 0.0 and np.isnan(a.y_px).all()
+
+
+@pytest.mark.footage
+def test_real_olympic_tracks_from_reference_csvs(footage_dir: Path) -> None:
+    """Real bar-end paths (not ours): a competition snatch marker and a clean's plate fits."""
+    rows = list(csv.DictReader((footage_dir / "snatch-competition.marker.csv").open()))
+    snatch = [
+        TrackPoint(int(r["frame"]), int(r["frame"]) / 30, float(r["x"]), float(r["y"]), None, "detected", 1.0)
+        for r in rows
+    ]
+    a = analyse(snatch)  # no radius in a marker file: reps and timing only
+    assert a.calibration.method == "none"
+    # Without a scale its speed is unknown: it is at least a lift from the floor.
+    assert a.summary["rep_count"] == 1 and a.summary["lift_pattern"] in ("bottom_start", "olympic")
+    rows = list(csv.DictReader((footage_dir / "clean-black-plate-b.reference.csv").open()))
+    clean_b = [
+        TrackPoint(
+            int(r["frame"]),
+            int(r["frame"]) / 30,
+            float(r["cx"]),
+            float(r["cy"]),
+            float(r["r"]),
+            "detected",
+            1.0,
+        )
+        for r in rows
+    ]
+    b = analyse(clean_b)
+    assert b.calibration.method == "plate" and b.calibration.radius_rel_spread < 0.05
+    assert b.summary["rep_count"] == 1 and b.summary["lift_pattern"] == "olympic"
+    assert 1.0 < b.reps[0].concentric.peak_velocity_mps < 2.5  # a clean's pull, not a spike

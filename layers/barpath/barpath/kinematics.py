@@ -19,9 +19,10 @@ the level the bar rests at: at the top for squat and bench (eccentric then conce
 for deadlift and the Olympic lifts (concentric then eccentric). Which one is read from the motion (the
 first big move is down or up); `lift=` may force it. A rep lasts until the bar is back near the level it
 started from, so the catch and recovery of a clean or snatch belong to its one fast pull. Each phase's
-ends are where the bar's vertical velocity is zero, found to a fraction of a frame by fitting a
-two-sided polynomial with a kink at the boundary to the raw positions around it (the smoothed
-velocity alone smears a stop into the following rest).
+ends are where the bar's vertical velocity is zero: first read off the smoothed velocity (its crossing
+at a turnaround, its slope extrapolated to zero at a stop), then refined by fitting one smooth move
+(minimum jerk, or a half cosine where that fits clearly better) to the raw heights of the whole phase,
+which times a stop to a few ms where the still, slow tails defeat any velocity threshold.
 
 Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
 `mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
@@ -32,12 +33,13 @@ gives the direction. Velocity loss is best-vs-last mean concentric velocity
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import least_squares
 from scipy.signal import savgol_filter
 
 from barpath.schema import Calibration, Phase, Rep
@@ -60,6 +62,8 @@ LOW_FRACTION = 0.1
 HIGH_FRACTION = 0.6
 TURNAROUND_GAP_S = 0.1
 HEIGHT_WINDOW_S = 0.15
+FIT_MARGIN_S = 0.4
+ABRUPT_EVIDENCE = 0.8  # cost ratio the half cosine must beat
 
 TOP_START_LIFTS = ("squat", "bench", "press", "top")
 BOTTOM_START_LIFTS = ("deadlift", "clean", "snatch", "olympic", "bottom")
@@ -442,8 +446,70 @@ def _phase_spans(
         if not te > ts:
             ts, te = zs, ze
             hs, he = _height_at(track, ts), _height_at(track, te)
+        left = 0.5 * (ts + prev[4]) if prev is not None else ts - FIT_MARGIN_S
+        right = 0.5 * (te + nxt[3]) if nxt is not None else te + FIT_MARGIN_S
+        fitted = _fit_move(track, ts, te, hs, he, max(left, ts - FIT_MARGIN_S), min(right, te + FIT_MARGIN_S))
+        if fitted is not None:
+            ts, te, hs, he = fitted
         spans[id(leg)] = PhaseSpan(leg.direction, ts, te, hs, he, peak)
+    # Fits of two phases meeting at a turnaround may overlap by a few ms: they meet halfway.
+    for a, b in zip(legs, legs[1:], strict=False):
+        first, second = spans[id(a)], spans[id(b)]
+        if a.i1 == b.i0 and first.end_t > second.start_t:
+            first.end_t = second.start_t = 0.5 * (first.end_t + second.start_t)
     return spans
+
+
+def _min_jerk(tau: FloatArray) -> FloatArray:
+    c = np.clip(tau, 0.0, 1.0)
+    return c**3 * (10.0 - 15.0 * c + 6.0 * c**2)
+
+
+def _half_cosine(tau: FloatArray) -> FloatArray:
+    return (1.0 - np.cos(np.pi * np.clip(tau, 0.0, 1.0))) / 2.0
+
+
+MOVE_SHAPES = (_min_jerk, _half_cosine)
+
+
+def _fit_move(
+    track: SmoothTrack, ts: float, te: float, hs: float, he: float, w0: float, w1: float
+) -> tuple[float, float, float, float] | None:
+    """Fit one smooth point-to-point move to the raw heights of a phase and its edges, so that its start
+    and end use every sample of the phase: read off the velocity alone, a stop is blurred by the slow,
+    nearly still tails. Two shapes bracket how a bar starts and stops: minimum jerk (the smoothest
+    path, which human movement follows closely: zero acceleration at the ends) and a half cosine
+    (abrupt: full acceleration at the ends). The one that fits better wins."""
+    sel = track.used & (track.t >= w0) & (track.t <= w1)
+    tt = track.t[sel]
+    hh = -track.y_raw[sel]
+    if tt.size < 8 or not (math.isfinite(hs) and math.isfinite(he)):
+        return None
+    dur = te - ts
+    best: tuple[float, tuple[float, float, float, float]] | None = None
+    for shape in MOVE_SHAPES:
+
+        def resid(p: FloatArray, shape: Callable[[FloatArray], FloatArray] = shape) -> FloatArray:
+            model: FloatArray = p[2] + p[3] * shape((tt - p[0]) / max(p[1], 1e-3))
+            return model - hh
+
+        try:
+            fit = least_squares(
+                resid, np.array([ts, dur, hs, he - hs]), x_scale=np.array([0.05, 0.05, 5.0, 5.0])
+            )
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        t0, T, h0, D = (float(v) for v in fit.x)
+        # A fit that wandered (the data did not look like one move) is not used.
+        if not (fit.success and 0.5 * dur < T < 1.6 * dur and abs(t0 - ts) < 0.3 * dur + 0.1):
+            continue
+        if D * (he - hs) <= 0:
+            continue
+        # Minimum jerk unless the abrupt shape fits clearly better: on noisy tails the two look alike.
+        cost = float(fit.cost) / (1.0 if shape is _min_jerk else ABRUPT_EVIDENCE)
+        if best is None or cost < best[0]:
+            best = (cost, (t0, t0 + T, h0, h0 + D))
+    return best[1] if best else None
 
 
 def _crossing(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:

@@ -29,6 +29,7 @@ class Options:
     render_video: bool = True
     limits: video.Limits = field(default_factory=video.Limits)
     progress: Callable[[int], None] | None = None  # called with the number of frames done
+    lift: str | None = None  # optional hint for where reps start (kinematics.analyse); None: from motion
 
 
 @dataclass
@@ -50,7 +51,7 @@ def process(
     points = list(track.track(video.frames(info), det, info, progress=opts.progress))
     if not points:
         raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
-    analysis = kinematics.analyse(points, plate_diameter_m=opts.plate_diameter_mm / 1000.0)
+    analysis = kinematics.analyse(points, plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift)
     result = PathResult(
         video=VideoMeta(
             width=info.width,

@@ -1,0 +1,110 @@
+"""The `barpath` command as a user runs it: a real subprocess, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from barpath import __version__
+from barpath.schema import validate
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[2]
+BARPATH = REPO / ".venv" / "bin" / "barpath"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [str(BARPATH)] if BARPATH.exists() else [sys.executable, "-m", "barpath"]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("barpath: error: ") and lines[0].endswith(f"[{code}]")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    proc = run("process", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "input_not_found")
+    assert not (tmp_path / "out").exists()
+
+
+def test_text_file_named_mp4(tmp_path: Path) -> None:
+    fake = tmp_path / "lift.mp4"
+    fake.write_text("this is not a video\n" * 20)
+    proc = run("process", str(fake), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "not_a_video")
+
+
+def test_zero_byte_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    proc = run("process", str(empty), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("barpath: error: ")
+
+
+def test_directory_instead_of_file(tmp_path: Path) -> None:
+    proc = run("process", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert_one_line_error(proc, "input_not_found")
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run().returncode == 2
+    assert run("process").returncode == 2  # no VIDEO, no -o
+    bad_plate = run("process", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--plate-diameter-mm", "-4")
+    assert bad_plate.returncode == 2 and "plate diameter" in bad_plate.stderr
+    bad_detector = run("process", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--detector", "yolo")
+    assert bad_detector.returncode == 2
+
+
+def test_version_and_module_entry_point() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0 and proc.stdout.strip() == f"barpath {__version__}"
+    via_module = subprocess.run(
+        [sys.executable, "-m", "barpath", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert via_module.stdout.strip() == f"barpath {__version__}"
+
+
+def test_help_lists_registered_subcommands() -> None:
+    from barpath.cli import SUBCOMMANDS
+
+    proc = run("--help")
+    assert proc.returncode == 0
+    for name, _, _ in [("process", "", ""), *SUBCOMMANDS]:
+        assert name in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_process_rendered_deadlift_end_to_end(tmp_path: Path) -> None:
+    """A rendered clip with exact ground truth through the real decoder, tracker, kinematics, render."""
+    synth = pytest.importorskip("barpath.synth")
+    clip = tmp_path / "deadlift.mp4"
+    spec = synth.SynthSpec.plain(lift="deadlift", n_reps=2, width=640, height=480, seed=3)
+    truth = synth.render_clip(spec, clip)
+    out = tmp_path / "out"
+    proc = run("process", str(clip), "-o", str(out), "--no-video")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    doc = json.loads((out / "path.json").read_text())
+    validate(doc)
+    assert (out / "velocity.png").stat().st_size > 0
+    assert doc["summary"]["rep_count"] == len(truth.reps)
+    # The summary table and the output paths are printed.
+    assert "MCV" in proc.stdout and "velocity loss" in proc.stdout
+    assert str(out / "path.json") in proc.stdout
+    for rep, tr in zip(doc["reps"], truth.reps, strict=True):
+        assert rep["concentric"]["mean_velocity_mps"] == pytest.approx(
+            tr.concentric.mean_velocity_mps, abs=0.03
+        )
