@@ -114,17 +114,20 @@ def probe(path: Path, limits: Limits | None = None) -> VideoInfo:
         raise VideoTooLargeError(
             f"{name}: {size / 1024**2:.0f} MiB is over the {limits.max_bytes / 1024**2:.0f} MiB limit"
         )
-    # -max_pixels stops the probe's trial decode of an oversized frame, so a huge declared size costs
-    # nothing; the declared size is still printed and checked below.
-    done = ffmpeg.run_capped(
-        [*ffmpeg.QUIET, "-max_pixels", str(limits.max_pixels), *ffmpeg.FILE_ONLY, "-i", str(path)]
-    )
+    done = ffmpeg.run_capped([*ffmpeg.QUIET, *_input(path, limits)])
     if done.timed_out:
         raise UnreadableVideoError(f"{name}: reading the file's header took too long")
     info = _parse_header(path, size, done.stderr, limits)
     _check_limits(info, limits)
     _check_first_frame(info)
     return info
+
+
+def _input(path: Path, limits: Limits) -> list[str]:
+    """ffmpeg options that open `path` safely. -max_pixels makes the decoder refuse an oversized frame
+    (the probe's trial decode included), so a huge declared size costs nothing; the declared size is
+    still printed, and checked against the limits."""
+    return ["-max_pixels", str(limits.max_pixels), *ffmpeg.FILE_ONLY, "-i", str(path)]
 
 
 def _parse_header(path: Path, size: int, log: str, limits: Limits) -> VideoInfo:
@@ -257,25 +260,8 @@ def _check_limits(info: VideoInfo, limits: Limits) -> None:
 
 def _check_first_frame(info: VideoInfo) -> None:
     """Decode one frame, so an upload with a valid header but no picture fails here, before any work."""
-    done = ffmpeg.run_capped(
-        [
-            *ffmpeg.QUIET,
-            "-max_pixels",
-            str(info.limits.max_pixels),
-            *ffmpeg.FILE_ONLY,
-            "-i",
-            str(info.path),
-            "-map",
-            f"0:{info.stream_index}",
-            "-vf",
-            "showinfo=checksum=0",
-            "-frames:v",
-            "1",
-            "-f",
-            "null",
-            "-",
-        ]
-    )
+    args = [*ffmpeg.QUIET, *_input(info.path, info.limits), "-map", f"0:{info.stream_index}"]
+    done = ffmpeg.run_capped([*args, "-vf", "showinfo=checksum=0", "-frames:v", "1", "-f", "null", "-"])
     if done.timed_out:
         raise UnreadableVideoError(f"{info.path.name}: decoding the first frame took too long")
     if " pts_time:" in done.stderr:
@@ -344,32 +330,12 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
     w, h = info.width, info.height
     nbytes = w * h * 3
     stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
-    cmd = [
-        ffmpeg.exe(),
-        *ffmpeg.QUIET,
-        "-loglevel",
-        "info",
-        "-max_pixels",
-        str(info.limits.max_pixels),
-        *ffmpeg.FILE_ONLY,
-        "-i",
-        str(info.path),
-        "-map",
-        stream,
-        "-an",
-        "-sn",
-        "-dn",
-        # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
-        "-vf",
-        f"showinfo=checksum=0,scale=w={w}:h={h},format=bgr24",
-        "-fps_mode",
-        "passthrough",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "bgr24",
-        "pipe:1",
-    ]
+    cmd = [ffmpeg.exe(), *ffmpeg.QUIET, "-loglevel", "info"]
+    cmd += _input(info.path, info.limits)
+    cmd += ["-map", stream, "-an", "-sn", "-dn"]
+    # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
+    cmd += ["-vf", f"showinfo=checksum=0,scale=w={w}:h={h},format=bgr24", "-fps_mode", "passthrough"]
+    cmd += ["-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
     # Unbuffered, so select() on the pipe sees every byte that has not been read yet.
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
@@ -396,8 +362,8 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
             if stamp is None:  # no timestamp at all: the only case where the nominal rate stands in
                 rel = (last_rel + step) if last_rel is not None else Fraction(0)
             else:
-                if first is None:
-                    first = stamp
+                if first is None:  # times start here (after any untimed frames, kept in step)
+                    first = stamp - (last_rel + step if last_rel is not None else 0)
                 rel = stamp - first
             pts = float(rel + (first or 0))
             t = float(rel)
