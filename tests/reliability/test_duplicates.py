@@ -64,16 +64,18 @@ def test_bad_input_delivered_three_times_is_one_failed_notification(corpus: Corp
 
 
 @pytest.mark.slow
-def test_reupload_of_the_same_key_with_new_content_is_processed_again(corpus: Corpus, flow: Flow) -> None:
+def test_reupload_of_the_same_key_with_new_content_is_processed_again(corpus: Corpus,
+                                                                     flow: Flow) -> None:
     first = flow.upload(corpus.path(BY_NAME["text_named_mp4"]), "uploads/again.mp4")
     flow.deliver(first)
     second = flow.upload(corpus.path(BY_NAME["plain_h264"]), "uploads/again.mp4")
-    assert second["Records"][0]["s3"]["object"]["versionId"] != first["Records"][0]["s3"]["object"]["versionId"]
+    v1, v2 = (e["Records"][0]["s3"]["object"]["versionId"] for e in (first, second))
+    assert v1 != v2
     flow.deliver(second)
     flow.deliver(first)  # the old version's event arriving late changes nothing
     msgs = flow.notifications()
     assert [m["status"] for m in msgs] == ["failed", "succeeded"]
-    assert msgs[1]["input"]["version_id"] == second["Records"][0]["s3"]["object"]["versionId"]
+    assert msgs[1]["input"]["version_id"] == v2
     assert len(flow.results()) == 3
 
 
@@ -84,7 +86,8 @@ import json, sys
 from barpath.local import HANDLER_FILE, LambdaContext, apply_env, load_function
 apply_env(json.loads(sys.argv[1]))
 event = json.loads(open(sys.argv[2]).read())
-load_function(HANDLER_FILE, "reliability_process_video").handler(event, LambdaContext(timeout_s=float(sys.argv[3])))
+handler = load_function(HANDLER_FILE, "reliability_process_video").handler
+handler(event, LambdaContext(timeout_s=float(sys.argv[3])))
 """
 
 
