@@ -147,3 +147,35 @@ def event_for(flow: Flow, key: str, body: bytes) -> dict[str, Any]:
     put = flow.s3.put_object(Bucket=flow.stack.uploads_bucket, Key=key, Body=body)
     return s3_event(flow.stack.uploads_bucket, key, size=len(body), etag=put["ETag"].strip('"'),
                     version_id=put.get("VersionId"))
+
+
+class InjectedFault:
+    """Make one AWS operation fail at the botocore boundary of the clients barpath.aws uses.
+
+    The call never reaches the server; our code sees exactly what an outage looks like (a ClientError
+    with a 5xx status). `times=None` fails every call until `stop()`.
+    """
+
+    def __init__(self, service: str, operation: str, times: int | None = None) -> None:
+        from barpath.aws.clients import client
+
+        self.client = client(service)
+        self.event = f"before-call.{service}.{operation}"
+        self.operation = operation
+        self.left = times
+        self.fired = 0
+        self.client.meta.events.register(self.event, self._hook, unique_id=f"fault-{id(self)}")
+
+    def _hook(self, **_: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        if self.left is not None:
+            if self.left <= 0:
+                return
+            self.left -= 1
+        self.fired += 1
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected outage"},
+                           "ResponseMetadata": {"HTTPStatusCode": 503}}, self.operation)
+
+    def stop(self) -> None:
+        self.client.meta.events.unregister(self.event, unique_id=f"fault-{id(self)}")
