@@ -224,6 +224,22 @@ def test_overlay_without_audio_or_scale(tmp_path: Path) -> None:
     assert _bright(frames[10].image, (x_of(5) + x_of(6)) / 2, Y_ROW) > 100
 
 
+@pytest.mark.parametrize(
+    ("name", "codec", "audio_codec"), [("a.webm", "vp9", None), ("a.mov", "h264", "pcm_s16le")]
+)
+def test_sound_a_browser_may_not_play_from_mp4_becomes_aac(
+    tmp_path: Path, name: str, codec: str, audio_codec: str | None
+) -> None:
+    src = make_clip(tmp_path / name, codec=codec, pattern="black", size=(W, H), frames=10, audio=True)
+    if audio_codec:
+        run(["-i", str(src), "-c:v", "copy", "-c:a", audio_codec, str(tmp_path / ("pcm" + src.suffix))])
+        src = tmp_path / ("pcm" + src.suffix)
+    assert video.probe(src).audio_codec in ("opus", "pcm_s16le")
+    _, frames, out = _render(tmp_path, src)
+    assert len(frames) == 10
+    assert video.probe(out).audio_codec == "aac"
+
+
 def test_variable_frame_rate_timing_survives(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "vfr.mp4", pattern="black", size=(W, H), frames=45, vfr=True, audio=True)
     info, frames, out = _render(tmp_path, clip)

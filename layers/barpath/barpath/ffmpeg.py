@@ -37,8 +37,9 @@ H264_ARGS = [
     "-movflags", "+faststart",
 ]  # fmt: skip
 
-# Audio codecs an .mp4 can carry as they are; anything else (vorbis from webm, pcm from mov) becomes AAC.
-MP4_AUDIO_COPY = frozenset({"aac", "mp3", "alac", "ac3", "eac3", "opus"})
+# Audio copied as it is: what every browser plays from an .mp4. Anything else (opus or vorbis from webm,
+# pcm from a camera's mov, ac3) becomes AAC.
+MP4_AUDIO_COPY = frozenset({"aac", "mp3"})
 
 PROBE_TIMEOUT_S = 30.0
 MAX_CAPTURE_BYTES = 1 << 20

@@ -275,7 +275,11 @@ def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
         # Without a scale, pixels per second up: the shape of the lift is still worth seeing.
         vy = _px_velocity(t, np.asarray(analysis.y_px, dtype=np.float64))
         unit = "px/s"
-        note = "no scale: plate not measured, velocity in pixels per second"
+        note = (
+            "no scale: plate not measured, velocity in pixels per second"
+            if not calibrated
+            else "no velocity in m/s (too little of the bar tracked): pixels per second"
+        )
 
     # Figure + Agg canvas directly: no pyplot global state, safe in a long-lived Lambda process.
     fig = Figure(figsize=(10, 4), dpi=120)
