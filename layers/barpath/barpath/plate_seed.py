@@ -21,6 +21,7 @@ MOTION_SETTLE_S = 0.3
 class Tracklet:
     hits: dict[int, Candidate] = field(default_factory=dict)  # frame index -> detection
     times: dict[int, float] = field(default_factory=dict)
+    other_ring: set[int] = field(default_factory=set)  # hits on a concentric ring (hub, lip): centre only
 
     @property
     def last_i(self) -> int:
@@ -32,7 +33,8 @@ class Tracklet:
 
     @property
     def radius(self) -> float:
-        return float(np.median([c.radius for c in self.hits.values()]))
+        own = [c.radius for i, c in self.hits.items() if i not in self.other_ring]
+        return float(np.median(own or [c.radius for c in self.hits.values()]))
 
     @property
     def mean_score(self) -> float:
@@ -70,7 +72,7 @@ class Seeder:
                     continue
                 last = tr.last
                 dt = max(1e-3, t - tr.times[tr.last_i])
-                gate = last.radius * (0.3 + min(3.0, MAX_RADII_PER_S * dt))
+                gate = last.radius * (0.3 + min(1.5, MAX_RADII_PER_S * dt))
                 d = float(np.hypot(c.x - last.x, c.y - last.y))
                 if d < gate and 0.75 < c.radius / last.radius < 1.33 and d < best_d:
                     best, best_d = n, d
@@ -94,6 +96,37 @@ class Seeder:
         if not movers:
             return None
         return max(movers, key=lambda tr: tr.merit(self.n_detect_frames))
+
+    def extend_back(self, tr: Tracklet) -> Tracklet:
+        """Join earlier tracklets that end where `tr` begins: a plate whose rim was briefly cut by the
+        frame edge or hidden may have started a new tracklet, and its first frames belong to it too."""
+        while True:
+            first_i = min(tr.hits)
+            first = tr.hits[first_i]
+            prev = [
+                o
+                for o in self.tracklets
+                if o is not tr
+                and o.last_i < first_i
+                and np.hypot(o.last.x - first.x, o.last.y - first.y) < 0.3 * max(first.radius, o.last.radius)
+                and 0.4 < o.last.radius / first.radius < 2.5
+            ]
+            if not prev:
+                return tr
+            o = max(prev, key=lambda o: o.last_i)
+            if not 0.8 < o.radius / tr.radius < 1.25:
+                tr.other_ring.update(o.hits)
+            tr.hits.update(o.hits)
+            tr.times.update(o.times)
+            self.tracklets.remove(o)
+
+    def is_clearest(self, tr: Tracklet) -> bool:
+        """True when no other tracklet is seen as often and as clearly: no need to wait for others."""
+        return all(
+            o.merit(self.n_detect_frames) <= tr.merit(self.n_detect_frames)
+            for o in self.tracklets
+            if o is not tr
+        )
 
     def best_static(self) -> Tracklet | None:
         steady = [tr for tr in self.tracklets if len(tr.hits) >= MIN_HITS and tr.mean_score >= 0.45]

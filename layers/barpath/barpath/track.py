@@ -77,6 +77,7 @@ def track(
         if mover is not None and first_motion is None:
             first_motion = fr.t
         settled = first_motion is not None and fr.t - first_motion >= MOTION_SETTLE_S
+        settled = settled or (mover is not None and seeder.is_clearest(mover))
         if mover is not None and settled and mover.last_i == fr.i:
             chosen, start = mover, fr
             break
@@ -92,6 +93,7 @@ def track(
         raise NoPlateFoundError(
             f"{name}: no barbell plate found; film the lift from the side with the near plate in view"
         )
+    chosen = seeder.extend_back(chosen)
     for p in _from_tracklet(chosen, pending):
         yield emit(p)
     if start is None:
@@ -108,7 +110,8 @@ def _from_tracklet(tr: Tracklet, frames: list[tuple[int, float]]) -> Iterator[Tr
     for i, t in frames:
         c = tr.hits.get(i)
         if c is not None:
-            yield TrackPoint(i, t, c.x, c.y, c.radius, "detected", round(float(c.score), 3))
+            radius = None if i in tr.other_ring else c.radius
+            yield TrackPoint(i, t, c.x, c.y, radius, "detected", round(float(c.score), 3))
             continue
         before = [k for k in hit_is if k < i]
         after = [k for k in hit_is if k > i]
