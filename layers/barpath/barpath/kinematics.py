@@ -64,6 +64,7 @@ TURNAROUND_GAP_S = 0.1
 HEIGHT_WINDOW_S = 0.15
 FIT_MARGIN_S = 0.4
 ABRUPT_EVIDENCE = 0.8  # cost ratio the half cosine must beat
+REVERSAL_FRACTION = 0.08  # smoothed-velocity noise at rest stays well below this share of the peak
 
 TOP_START_LIFTS = ("squat", "bench", "press", "top")
 BOTTOM_START_LIFTS = ("deadlift", "clean", "snatch", "olympic", "bottom")
@@ -448,6 +449,10 @@ def _phase_spans(
             hs, he = _height_at(track, ts), _height_at(track, te)
         left = 0.5 * (ts + prev[4]) if prev is not None else ts - FIT_MARGIN_S
         right = 0.5 * (te + nxt[3]) if nxt is not None else te + FIT_MARGIN_S
+        # A stop that turns into a small reverse move (a clean's drop under the bar into the catch) is
+        # no rest: the fit must not see that reverse move, or it drags the phase's end early.
+        left = max(left, _reversal_edge(t, leg.direction * v_up, zs, -1, peak))
+        right = min(right, _reversal_edge(t, leg.direction * v_up, ze, +1, peak))
         fitted = _fit_move(track, ts, te, hs, he, max(left, ts - FIT_MARGIN_S), min(right, te + FIT_MARGIN_S))
         if fitted is not None:
             ts, te, hs, he = fitted
@@ -458,6 +463,21 @@ def _phase_spans(
         if a.i1 == b.i0 and first.end_t > second.start_t:
             first.end_t = second.start_t = 0.5 * (first.end_t + second.start_t)
     return spans
+
+
+def _reversal_edge(t: FloatArray, sv: FloatArray, t_zero: float, step: int, peak: float) -> float:
+    """From the zero crossing `t_zero` outward (`step`), the time at which the bar is clearly moving the
+    other way (faster than REVERSAL_FRACTION of the leg's peak speed); infinitely far when it rests."""
+    finite = np.isfinite(sv)
+    if not (finite.any() and math.isfinite(peak) and peak > 0):
+        return step * math.inf
+    limit = -REVERSAL_FRACTION * peak
+    side = (t - t_zero) * step > 0
+    hits = np.flatnonzero(side & finite & (sv < limit))
+    if hits.size == 0:
+        return step * math.inf
+    j = hits[0] if step > 0 else hits[-1]
+    return float(t[j])
 
 
 def _min_jerk(tau: FloatArray) -> FloatArray:
