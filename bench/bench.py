@@ -179,14 +179,19 @@ def main() -> None:
                 flush=True,
             )
         _, short, t_short = results["short"]
-        _, long, _ = results["long"]
+        _, long, t_long = results["long"]
         ratio = short.seconds / t_short
         growth = long.tree_peak_mb / short.tree_peak_mb
+        # The short clip's ratio is the target; the long one shows how much of it is fixed start-up cost.
+        ratio_long = long.seconds / t_long
         worst_rss = max(short.tree_peak_mb, long.tree_peak_mb)
         print("\nsummary (one run, same machine)")
         print(
             f"  speed  pipeline / transcode on {args.short_s:.0f} s 1080p30: {ratio:.2f}  "
             f"target <= {TARGET_RATIO}  {verdict(ratio <= TARGET_RATIO)}"
+        )
+        print(
+            f"  speed  pipeline / transcode on {args.long_s:.0f} s 1080p30: {ratio_long:.2f}  (for reference)"
         )
         print(
             f"  memory peak RSS {args.short_s:.0f} s: {short.tree_peak_mb:.0f} MB, {args.long_s:.0f} s: "
