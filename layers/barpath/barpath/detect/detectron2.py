@@ -1,0 +1,250 @@
+"""Bar-end detector backed by a Detectron2 model trained with training/train.py.
+
+A model directory holds model_final.pth, config.yaml and barpath-model.json (classes, pixel format,
+test size, score threshold). It may be a local folder, a local .tar.gz (SageMaker's model.tar.gz), or an
+s3:// URI of either; remote models are cached under the temp dir so a warm Lambda downloads once.
+torch and detectron2 are imported only when a model is loaded: the default plate finder needs neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from barpath.detect.base import Candidate, FrameBGR
+from barpath.errors import ModelLoadError
+
+MANIFEST = "barpath-model.json"
+WEIGHTS = "model_final.pth"
+CONFIG = "config.yaml"
+# Sleeve-tip box side over plate diameter: the median over paired boxes of the shared annotated set.
+BAR_END_TO_PLATE = 0.13
+# A sleeve-tip box refines a plate's centre only when it sits this close to the plate box's centre
+# (fraction of the plate radius); farther away it belongs to another bar end.
+_BAR_END_MAX_OFFSET = 0.35
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    root: Path
+    classes: tuple[str, ...]
+    plate_class: str
+    bar_end_class: str | None
+    input_format: str
+    score_threshold: float
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("BARPATH_MODEL_CACHE", Path(tempfile.gettempdir()) / "barpath-models"))
+
+
+def fetch_model_dir(uri: str) -> Path:
+    """A local model directory for `uri`: a folder as is; a .tar.gz or s3:// object/prefix unpacked once
+    into the cache (keyed by the URI, so a warm container reuses it)."""
+    if uri.startswith("s3://"):
+        dest = cache_dir() / hashlib.sha256(uri.encode()).hexdigest()[:16]
+        if not (dest / MANIFEST).is_file():
+            _download_s3(uri, dest)
+        return _model_root(dest, uri)
+    path = Path(uri).expanduser()
+    if path.is_dir():
+        return _model_root(path, uri)
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz", ".tar")):
+        dest = cache_dir() / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+        if not (dest / MANIFEST).is_file():
+            _extract(path, dest)
+        return _model_root(dest, uri)
+    raise ModelLoadError(f"model {uri}: not a directory, a .tar.gz or an s3:// URI")
+
+
+def _model_root(folder: Path, uri: str) -> Path:
+    if (folder / MANIFEST).is_file():
+        return folder
+    found = sorted(folder.rglob(MANIFEST))
+    if not found:
+        raise ModelLoadError(f"model {uri}: no {MANIFEST} (train it with training/train.py)")
+    return found[0].parent
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=".unpack-"))
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")  # "data" refuses absolute paths and links out of tmp
+    except (tarfile.TarError, OSError) as exc:
+        raise ModelLoadError(f"model {archive}: cannot unpack ({exc})") from exc
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, dest) if not dest.exists() else None
+
+
+def _download_s3(uri: str, dest: Path) -> None:
+    # Kept to this one function: the detector itself never talks to AWS.
+    try:
+        import boto3
+    except ImportError as exc:  # pragma: no cover - the aws extra is missing
+        raise ModelLoadError("an s3:// model needs boto3 (pip install barpath[aws])") from exc
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    s3 = boto3.client("s3")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".download-"))
+    try:
+        if key.endswith((".tar.gz", ".tgz", ".tar")):
+            archive = staging / Path(key).name
+            s3.download_file(bucket, key, str(archive))
+            _extract(archive, dest)
+            return
+        prefix = key.rstrip("/") + "/" if key else ""
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = [o["Key"] for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/")]
+        if not keys:
+            raise ModelLoadError(f"model {uri}: no objects under that prefix")
+        unpacked = staging / "model"
+        for k in keys:
+            target = unpacked / k[len(prefix) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, k, str(target))
+        if not dest.exists():
+            os.replace(unpacked, dest)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # botocore's errors: no credentials, no such bucket/key, denied
+        raise ModelLoadError(f"model {uri}: download failed ({exc})") from exc
+
+
+def read_manifest(root: Path) -> ModelInfo:
+    try:
+        meta = json.loads((root / MANIFEST).read_text())
+        classes = tuple(str(c) for c in meta["classes"])
+        plate = str(meta.get("plate_class") or classes[0])
+        bar_end = meta.get("bar_end_class")
+        if plate not in classes or (bar_end is not None and bar_end not in classes):
+            raise ValueError(f"plate/bar-end class not among {classes}")
+        return ModelInfo(
+            root,
+            classes,
+            plate,
+            str(bar_end) if bar_end else None,
+            str(meta.get("input_format", "BGR")),
+            float(meta.get("score_threshold", 0.5)),
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ModelLoadError(f"model {root}: bad {MANIFEST} ({exc})") from exc
+
+
+class Detectron2Detector:
+    """Detector protocol over detectron2's DefaultPredictor. The plate box gives the bar-end centre and
+    the plate radius; a sleeve-tip (bar_end) box inside it, where the model has that class, sharpens the
+    centre. Run it only where the tracker needs a detection: on a CPU it costs a fraction of a second."""
+
+    name = "detectron2"
+
+    def __init__(self, predictor: Any, info: ModelInfo, score_threshold: float | None = None) -> None:
+        self._predictor = predictor
+        self.info = info
+        self.score_threshold = info.score_threshold if score_threshold is None else score_threshold
+        self._plate_id = info.classes.index(info.plate_class)
+        self._bar_end_id = info.classes.index(info.bar_end_class) if info.bar_end_class else None
+
+    @classmethod
+    def load(
+        cls, model: str, device: str | None = None, score_threshold: float | None = None
+    ) -> Detectron2Detector:
+        """`model`: folder, .tar.gz or s3:// URI. `device`: cpu | cuda | None (cuda when available,
+        or BARPATH_DEVICE)."""
+        root = fetch_model_dir(model)
+        info = read_manifest(root)
+        os.environ.setdefault("FVCORE_CACHE", str(cache_dir() / "fvcore"))  # Lambda: only /tmp is writable
+        try:
+            import torch
+            from detectron2.config import get_cfg
+            from detectron2.engine import DefaultPredictor
+        except ImportError as exc:
+            raise ModelLoadError(
+                "--detector detectron2 needs torch and detectron2 installed "
+                "(see README, 'Training a detector')"
+            ) from exc
+        try:
+            cfg = get_cfg()
+            cfg.merge_from_file(str(root / CONFIG))
+            weights = Path(cfg.MODEL.WEIGHTS)
+            cfg.MODEL.WEIGHTS = str(weights if weights.is_absolute() else root / weights)
+            if not Path(cfg.MODEL.WEIGHTS).is_file():
+                raise ModelLoadError(f"model {model}: weights {cfg.MODEL.WEIGHTS} missing")
+            chosen = (
+                device or os.environ.get("BARPATH_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+            )
+            cfg.MODEL.DEVICE = chosen
+            # Keep low-scoring boxes: the tracker ranks candidates itself; the manifest's threshold is
+            # applied below so it can be changed without reloading.
+            cfg.MODEL.ROI_HEADS.SCORE_THRESH_TEST = min(0.05, info.score_threshold)
+            cfg.INPUT.FORMAT = info.input_format
+            cfg.freeze()
+            predictor = DefaultPredictor(cfg)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # detectron2/torch raise many kinds on a bad config or checkpoint
+            raise ModelLoadError(f"model {model}: cannot build the predictor ({exc})") from exc
+        return cls(predictor, info, score_threshold)
+
+    def detect(self, frame: FrameBGR) -> list[Candidate]:
+        out = self._predictor(frame)["instances"].to("cpu")
+        boxes = out.pred_boxes.tensor.numpy().tolist()
+        scores = out.scores.numpy().tolist()
+        classes = out.pred_classes.numpy().tolist()
+        return candidates_from_boxes(
+            boxes, scores, classes, self._plate_id, self._bar_end_id, self.score_threshold
+        )
+
+
+def candidates_from_boxes(
+    boxes: list[list[float]],
+    scores: list[float],
+    classes: list[int],
+    plate_id: int,
+    bar_end_id: int | None,
+    threshold: float,
+) -> list[Candidate]:
+    """Plates first (best score first), each centred on the best sleeve-tip box inside it if any; then
+    sleeve tips with no plate around them, their radius inferred from the tip's size."""
+    plates = [
+        (s, b) for b, s, c in zip(boxes, scores, classes, strict=True) if c == plate_id and s >= threshold
+    ]
+    tips = [
+        (s, b)
+        for b, s, c in zip(boxes, scores, classes, strict=True)
+        if bar_end_id is not None and c == bar_end_id and s >= threshold
+    ]
+    plates.sort(key=lambda p: -p[0])
+    tips.sort(key=lambda t: -t[0])
+    used: set[int] = set()
+    result: list[Candidate] = []
+    for score, (x0, y0, x1, y1) in plates:
+        cx, cy, radius = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0) / 2
+        for k, (_, (tx0, ty0, tx1, ty1)) in enumerate(tips):
+            tx, ty = (tx0 + tx1) / 2, (ty0 + ty1) / 2
+            if k not in used and (tx - cx) ** 2 + (ty - cy) ** 2 <= (_BAR_END_MAX_OFFSET * radius) ** 2:
+                cx, cy = tx, ty
+                used.add(k)
+                break
+        result.append(Candidate(cx, cy, radius, float(score), (x0, y0, x1, y1), "plate"))
+    for k, (score, (x0, y0, x1, y1)) in enumerate(tips):
+        if k in used:
+            continue
+        side = (x1 - x0 + y1 - y0) / 2
+        result.append(
+            Candidate(
+                (x0 + x1) / 2,
+                (y0 + y1) / 2,
+                side / (2 * BAR_END_TO_PLATE),
+                float(score),
+                (x0, y0, x1, y1),
+                "bar_end",
+            )
+        )
+    return result
