@@ -455,7 +455,10 @@ def render_synthetic(
         cv2.rectangle(
             img,
             (x0, y0),
-            (x0 + int(rng.integers(20, w // 3)), y0 + int(rng.integers(20, h // 3))),
+            (
+                x0 + int(rng.integers(w // 20 + 1, w // 3 + 2)),
+                y0 + int(rng.integers(h // 20 + 1, h // 3 + 2)),
+            ),
             rng.integers(0, 255, size=3).tolist(),
             -1,
         )

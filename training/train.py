@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import shlex
 import shutil
@@ -575,7 +576,11 @@ def export_model(
     infer.defrost()
     infer.MODEL.WEIGHTS = "model_final.pth"  # relative: the detector resolves it inside the model dir
     (model_dir / "config.yaml").write_text(infer.dump())
-    bbox = dict(results.get("bbox", {}))
+    # COCOEvaluator reports NaN when the model found nothing at all; against a validation set with
+    # ground truth that is an AP of 0.
+    bbox = {
+        k: (0.0 if isinstance(v, float) and math.isnan(v) else v) for k, v in results.get("bbox", {}).items()
+    }
     dets = Path(cfg.OUTPUT_DIR) / "inference" / "coco_instances_results.json"
     names = dataset_classes(find_annotations(args.train))
     metrics = {

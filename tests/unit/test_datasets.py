@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -208,3 +209,33 @@ def test_merge_then_split_on_disk(tmp_path: Path) -> None:
 def test_cli_reports_bad_input_with_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert ds.main(["yolo", str(tmp_path / "nope"), "-o", str(tmp_path / "o")]) == 2
     assert "no images/ folder" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def rendered_lift(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    from barpath import synth
+
+    path = tmp_path_factory.mktemp("autolabel") / "squat-side.mp4"
+    spec = synth.SynthSpec(lift="squat", n_reps=1, width=480, height=270, seed=11, rack=False)
+    return path, synth.render_clip(spec, path)
+
+
+def test_autolabel_keeps_confident_sampled_frames_with_true_boxes(rendered_lift, tmp_path: Path) -> None:
+    path, truth = rendered_lift
+    opts = ds.AutolabelOptions(every=5, min_confidence=0.8)
+    coco = ds.write_dataset(ds.autolabel_samples(path, opts=opts), tmp_path / "al")
+    frames = [im["frame"] for im in coco["images"]]
+    assert len(frames) >= 0.5 * len(truth.frames) / 5 and all(f % 5 == 0 for f in frames)
+    assert all(im["confidence"] >= 0.8 and im["video"] == "squat-side" for im in coco["images"])
+    by_frame = {f.i: f for f in truth.frames}
+    for im in coco["images"]:
+        (plate,) = [
+            a["bbox"] for a in coco["annotations"] if a["image_id"] == im["id"] and a["category_id"] == 1
+        ]
+        x, y, w, h = plate
+        t = by_frame[im["frame"]]
+        assert abs(x + w / 2 - t.x) < 2.0 and abs(y + h / 2 - t.y) < 2.0
+        assert w / 2 == pytest.approx(truth.plate_radius_px, rel=0.06)
+        assert cv2.imread(str(tmp_path / "al" / im["file_name"])).shape[:2] == (270, 480)
+    # The confidence floor really filters: nothing on a real clip clears 1.0.
+    assert list(ds.autolabel_samples(path, opts=ds.AutolabelOptions(every=5, min_confidence=1.01))) == []

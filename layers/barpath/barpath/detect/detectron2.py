@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -73,14 +74,19 @@ def _model_root(folder: Path, uri: str) -> Path:
 
 
 def _extract(archive: Path, dest: Path) -> None:
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=".unpack-"))
+    # Unpack beside the destination, then rename: a concurrent or interrupted load never sees half a model.
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".unpack-"))
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")  # "data" refuses absolute paths and links out of tmp
     except (tarfile.TarError, OSError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise ModelLoadError(f"model {archive}: cannot unpack ({exc})") from exc
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, dest) if not dest.exists() else None
+    if dest.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
 
 
 def _download_s3(uri: str, dest: Path) -> None:
