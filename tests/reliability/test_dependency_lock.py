@@ -4,7 +4,8 @@ Regenerate after changing dependencies in pyproject.toml (pip-tools, in any Pyth
 
     pip install pip-tools
     pip-compile --generate-hashes --allow-unsafe --strip-extras --extra aws \
-        --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+        --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml \
+        functions/process_video/requirements.txt
 """
 
 from __future__ import annotations
