@@ -163,11 +163,12 @@ class PlateTracker:
         return best
 
     def _small(self, image: FrameBGR) -> npt.NDArray[np.uint8]:
-        g = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        g = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
         if self.scale == 1.0:
             return g
         h, w = g.shape
-        return cv2.resize(g, (round(w / self.scale), round(h / self.scale)), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(g, (round(w / self.scale), round(h / self.scale)), interpolation=cv2.INTER_AREA)
+        return np.asarray(small, np.uint8)
 
     def _features(self, small: npt.NDArray[np.uint8]) -> Pts:
         """Corners on the plate face (inside the rim, so the background does not pull the flow)."""

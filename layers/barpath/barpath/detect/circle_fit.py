@@ -58,7 +58,7 @@ def rim_points(
         return np.zeros((0, 2), np.float64), empty, empty
     prof = cv2.remap(gray, mx[inside], my[inside], cv2.INTER_LINEAR).astype(np.float64)
     # Smooth along the ray so single-pixel texture does not win over the rim.
-    prof = cv2.GaussianBlur(prof, (5, 1), 1.0)
+    prof = np.asarray(cv2.GaussianBlur(prof, (5, 1), 1.0), np.float64)
     d = np.abs(np.diff(prof, axis=1)) / (radii[1] - radii[0])
     k = np.clip(np.argmax(d, axis=1), 1, d.shape[1] - 2)
     rows = np.arange(d.shape[0])

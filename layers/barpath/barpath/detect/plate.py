@@ -25,11 +25,12 @@ MIN_R_FRAC, MAX_R_FRAC = 0.06, 0.45  # plate radius as a fraction of the frame's
 def channel(bgr: FrameBGR, name: str) -> Gray:
     """A single-channel image in which a plate rim shows as an edge: brightness or colourfulness."""
     if name == "gray":
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        return np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), np.uint8)
     lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)
     a = lab[..., 1].astype(np.float32) - 128.0
     b = lab[..., 2].astype(np.float32) - 128.0
-    return np.clip(2.0 * cv2.magnitude(a, b), 0, 255).astype(np.uint8)
+    chroma = np.clip(2.0 * np.asarray(cv2.magnitude(a, b), np.float32), 0, 255)
+    return np.asarray(chroma, np.uint8)
 
 
 def refine_full(
@@ -43,7 +44,7 @@ def refine_full(
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     roi = channel(frame[y0:y1, x0:x1], chan) if frame.ndim == 3 else frame[y0:y1, x0:x1]
-    roi = cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120))
+    roi = np.asarray(cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120)), np.uint8)
     f = fit_rim(roi, x - x0, y - y0, r, band=band)
     if f is None:
         return None
@@ -76,20 +77,19 @@ class PlateFinder:
     def find(self, frame: FrameBGR) -> list[PlateCandidate]:
         """Plate candidates, best first, with the channel their rim shows best in."""
         if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+            frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
         h, w = frame.shape[:2]
         s = max(h, w) / DETECT_LONG_SIDE
         # max(1, ...): a sliver like 4097x3 would otherwise shrink to zero rows and make OpenCV throw.
-        small = (
-            frame
-            if s <= 1
-            else cv2.resize(frame, (max(1, round(w / s)), max(1, round(h / s))), interpolation=cv2.INTER_AREA)
-        )
+        small = frame
+        if s > 1:
+            size = (max(1, round(w / s)), max(1, round(h / s)))
+            small = np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), np.uint8)
         s = max(s, 1.0)
         short = min(small.shape[:2])
         found: list[PlateCandidate] = []
         for chan in CHANNELS:
-            g = cv2.GaussianBlur(channel(small, chan), (0, 0), 1.0)
+            g = np.asarray(cv2.GaussianBlur(channel(small, chan), (0, 0), 1.0), np.uint8)
             for x, y, r, _ in radial_vote(g, short * MIN_R_FRAC, short * MAX_R_FRAC):
                 f = fit_rim(g, x, y, r, passes=1)
                 if f is not None and f.quality >= self.min_quality and f.radius >= short * MIN_R_FRAC:

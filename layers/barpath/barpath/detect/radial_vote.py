@@ -40,7 +40,7 @@ def radial_vote(
             acc += np.bincount(cy[ok] * w + cx[ok], minlength=h * w)
         sigma = max(1.0, 0.12 * r)
         # Blurred votes, normalised so a complete rim scores about 1 whatever its radius.
-        a = cv2.GaussianBlur(acc.reshape(h, w).astype(np.float32), (0, 0), sigma)
+        a = np.asarray(cv2.GaussianBlur(acc.reshape(h, w).astype(np.float32), (0, 0), sigma), np.float32)
         a *= np.float32(sigma * sigma / r)
         better = a > best
         best[better] = a[better]
@@ -49,4 +49,6 @@ def radial_vote(
     peaks = (best == cv2.dilate(best, np.ones((5, 5), np.uint8))) & (best > min_support)
     py, px = np.nonzero(peaks)
     order = np.argsort(-best[py, px])[:top_k]
-    return [(float(px[i]), float(py[i]), float(best_r[py[i], px[i]]), float(best[py[i], px[i]])) for i in order]
+    return [
+        (float(px[i]), float(py[i]), float(best_r[py[i], px[i]]), float(best[py[i], px[i]])) for i in order
+    ]
