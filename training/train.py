@@ -586,6 +586,7 @@ def export_model(
     metrics = {
         "dataset": str(find_annotations(args.validation)),
         "iterations": int(trainer.iter),
+        "start_iteration": int(trainer.start_iter),  # > 0: resumed from a checkpoint
         "train_seconds": round(seconds, 1),
         "AP": bbox.get("AP"),
         "AP50": bbox.get("AP50"),

@@ -2,7 +2,7 @@
 
 A model directory holds model_final.pth, config.yaml and barpath-model.json (classes, pixel format,
 test size, score threshold). It may be a local folder, a local .tar.gz (SageMaker's model.tar.gz), or an
-s3:// URI of either; remote models are cached under the temp dir so a warm Lambda downloads once.
+s3:// URI of either (fetched by barpath.aws.models, once per container).
 torch and detectron2 are imported only when a model is loaded: the default plate finder needs neither.
 """
 
@@ -46,13 +46,13 @@ def cache_dir() -> Path:
 
 
 def fetch_model_dir(uri: str) -> Path:
-    """A local model directory for `uri`: a folder as is; a .tar.gz or s3:// object/prefix unpacked once
-    into the cache (keyed by the URI, so a warm container reuses it)."""
+    """A local model directory for `uri`: a folder as is; a .tar.gz unpacked once into the cache (keyed by
+    its path, so a warm container reuses it); an s3:// URI through the AWS adapter, which downloads it to
+    /tmp once per container (vision code never talks to S3 itself)."""
     if uri.startswith("s3://"):
-        dest = cache_dir() / hashlib.sha256(uri.encode()).hexdigest()[:16]
-        if not (dest / MANIFEST).is_file():
-            _download_s3(uri, dest)
-        return _model_root(dest, uri)
+        from barpath.aws.models import local_model
+
+        return fetch_model_dir(str(local_model(uri)))
     path = Path(uri).expanduser()
     if path.is_dir():
         return _model_root(path, uri)
@@ -61,7 +61,7 @@ def fetch_model_dir(uri: str) -> Path:
         if not (dest / MANIFEST).is_file():
             _extract(path, dest)
         return _model_root(dest, uri)
-    raise ModelLoadError(f"model {uri}: not a directory, a .tar.gz or an s3:// URI")
+    raise ModelLoadError(f"model {uri}: not a directory or a .tar.gz")
 
 
 def _model_root(folder: Path, uri: str) -> Path:
@@ -87,40 +87,6 @@ def _extract(archive: Path, dest: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     else:
         os.replace(tmp, dest)
-
-
-def _download_s3(uri: str, dest: Path) -> None:
-    # Kept to this one function: the detector itself never talks to AWS.
-    try:
-        import boto3
-    except ImportError as exc:  # pragma: no cover - the aws extra is missing
-        raise ModelLoadError("an s3:// model needs boto3 (pip install barpath[aws])") from exc
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    s3 = boto3.client("s3")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".download-"))
-    try:
-        if key.endswith((".tar.gz", ".tgz", ".tar")):
-            archive = staging / Path(key).name
-            s3.download_file(bucket, key, str(archive))
-            _extract(archive, dest)
-            return
-        prefix = key.rstrip("/") + "/" if key else ""
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-        keys = [o["Key"] for page in pages for o in page.get("Contents", []) if not o["Key"].endswith("/")]
-        if not keys:
-            raise ModelLoadError(f"model {uri}: no objects under that prefix")
-        unpacked = staging / "model"
-        for k in keys:
-            target = unpacked / k[len(prefix) :]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, k, str(target))
-        if not dest.exists():
-            os.replace(unpacked, dest)
-    except ModelLoadError:
-        raise
-    except Exception as exc:  # botocore's errors: no credentials, no such bucket/key, denied
-        raise ModelLoadError(f"model {uri}: download failed ({exc})") from exc
 
 
 def read_manifest(root: Path) -> ModelInfo:
