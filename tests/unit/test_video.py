@@ -6,6 +6,7 @@ import socket
 import tracemalloc
 from pathlib import Path
 
+import cv2
 import numpy as np
 import psutil
 import pytest
@@ -101,6 +102,23 @@ def test_variable_frame_rate_keeps_true_presentation_times(tmp_path: Path, suffi
     assert got == pytest.approx(expected, abs=1e-3)
     # A nominal-rate clock would be off by many milliseconds here.
     assert max(abs(k / info.fps - t) for k, t in enumerate(expected)) > 0.01
+
+
+@pytest.mark.parametrize("size", [(320, 240), (321, 241)])
+def test_i420_frames_match_bgr_frames(tmp_path: Path, size: tuple[int, int]) -> None:
+    # testsrc2 only makes even sizes: scale to the size wanted.
+    clip = make_clip(tmp_path / "c.mkv", codec="mpeg4", frames=12, vfr=True, vf=f"scale={size[0]}:{size[1]}")
+    info = video.probe(clip)
+    bgr = list(video.frames(info))
+    yuv = list(video.frames_i420(info))
+    assert [(f.i, f.t, f.pts_s) for f in yuv] == [(f.i, f.t, f.pts_s) for f in bgr]
+    w, h = video.even_size(info)
+    assert (w, h) == (size[0] + size[0] % 2, size[1] + size[1] % 2)
+    assert all((f.width, f.height) == (w, h) for f in yuv)
+    y, u, v = yuv[5].planes()
+    assert y.shape == (h, w) and u.shape == v.shape == (h // 2, w // 2)
+    as_bgr = cv2.cvtColor(yuv[5].data, cv2.COLOR_YUV2BGR_I420)[: size[1], : size[0]]
+    assert np.abs(as_bgr.astype(int) - bgr[5].image.astype(int)).mean() < 6  # same picture
 
 
 def test_audio_is_reported(tmp_path: Path) -> None:

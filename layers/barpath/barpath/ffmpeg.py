@@ -153,7 +153,7 @@ class _Matroska:
         return cls.element(element_id, value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
 
     @classmethod
-    def header(cls, width: int, height: int, nominal_fps: float) -> bytes:
+    def header(cls, width: int, height: int, nominal_fps: float, fourcc: bytes) -> bytes:
         el, uint = cls.element, cls.uint
         ebml = el(
             b"\x1a\x45\xdf\xa3",
@@ -168,7 +168,7 @@ class _Matroska:
         segment = b"\x18\x53\x80\x67" + b"\x01\xff\xff\xff\xff\xff\xff\xff"  # unknown size: a stream
         timecode_scale = uint(b"\x2a\xd7\xb1", cls.TIMECODE_SCALE_NS)
         info = el(b"\x15\x49\xa9\x66", timecode_scale + el(b"\x4d\x80", b"barpath"))
-        video = el(b"\xe0", uint(b"\xb0", width) + uint(b"\xba", height) + el(b"\x2e\xb5\x24", b"BGR\x18"))
+        video = el(b"\xe0", uint(b"\xb0", width) + uint(b"\xba", height) + el(b"\x2e\xb5\x24", fourcc))
         # DefaultDuration only tells the encoder the nominal rate (x264 picks its level from it);
         # every frame still carries its own time.
         frame_ns = int(round(1e9 / nominal_fps)) if nominal_fps > 0 else 33_333_333
@@ -191,9 +191,14 @@ class _Matroska:
         return b"\x1f\x43\xb6\x75" + cls.size(len(body) + frame_bytes) + body
 
 
+# Raw layouts the writer takes: ffmpeg's name -> (Matroska fourcc, bytes per pixel x 2).
+RAW_FORMATS = {"bgr24": (b"BGR\x18", 6), "yuv420p": (b"I420", 3)}  # yuv420p: even sizes only
+
+
 class H264Writer:
-    """Encode BGR frames, each at its own time, to an H.264 .mp4 (H264_ARGS), optionally with the audio
-    of another file. The output carries no rotation: frames are written as they should be shown.
+    """Encode raw frames (BGR, or planar YUV 4:2:0 which needs no conversion), each at its own time, to
+    an H.264 .mp4 (H264_ARGS), optionally with the audio of another file. The output carries no
+    rotation: frames are written as they should be shown.
 
         with H264Writer(out, w, h, fps, audio_from=src, audio_codec="aac", video_delay_s=0.0) as enc:
             enc.write(image, t)
@@ -208,10 +213,15 @@ class H264Writer:
         audio_from: Path | None = None,
         audio_codec: str | None = None,
         video_delay_s: float = 0.0,
+        pix_fmt: str = "bgr24",
+        colour: tuple[str, str, str] | None = None,
     ) -> None:
         self.out_path = Path(out_path)
         self.width, self.height = width, height
-        self.frame_bytes = width * height * 3
+        if pix_fmt == "yuv420p" and (width % 2 or height % 2):
+            raise ValueError(f"yuv420p frames must have an even size, not {width}x{height}")
+        fourcc, half_bytes_per_pixel = RAW_FORMATS[pix_fmt]
+        self.frame_bytes = width * height * half_bytes_per_pixel // 2
         self.last_us = -1
         self.frames = 0
         audio: list[str] = []
@@ -228,6 +238,7 @@ class H264Writer:
             *(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if width % 2 or height % 2 else []),
             "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-video_track_timescale", "90000",
             *H264_ARGS,
+            *(["-colorspace", colour[0], "-color_primaries", colour[1], "-color_trc", colour[2]] if colour else []),
             "-map_metadata", "-1",
             str(self.out_path),
         ]  # fmt: skip
@@ -240,7 +251,7 @@ class H264Writer:
         # Drain stderr so ffmpeg never blocks on it while we block writing frames.
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
-        self._write(_Matroska.header(width, height, nominal_fps))
+        self._write(_Matroska.header(width, height, nominal_fps, fourcc))
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -257,9 +268,9 @@ class H264Writer:
             self._fail("ffmpeg stopped accepting frames")
 
     def write(self, image: npt.NDArray[np.uint8], t: float) -> None:
-        """Append a frame shown at `t` seconds; times must increase."""
-        if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
-            raise ValueError(f"frame {image.shape} {image.dtype} is not {self.height}x{self.width}x3 uint8")
+        """Append a frame (HxWx3 BGR, or cv2's I420 layout) shown at `t` seconds; times must increase."""
+        if image.nbytes != self.frame_bytes or image.dtype != np.uint8:
+            raise ValueError(f"frame {image.shape} {image.dtype} is not one {self.width}x{self.height} frame")
         t_us = int(round(t * 1e6))
         if t_us <= self.last_us:
             raise ValueError(f"frame time {t} s does not increase")

@@ -80,6 +80,77 @@ def _track(result: PathResult, analysis: Analysis) -> _Track:
     )
 
 
+Colour = tuple[int, int, int]
+
+
+def _to_yuv(bgr: Colour, bt709: bool) -> Colour:
+    """A BGR colour as limited-range Y'CbCr in the video's own matrix."""
+    b, g, r = (c / 255.0 for c in bgr)
+    kr, kb = (0.2126, 0.0722) if bt709 else (0.299, 0.114)
+    y = kr * r + (1 - kr - kb) * g + kb * b
+    u = (b - y) / (2 * (1 - kb))
+    v = (r - y) / (2 * (1 - kr))
+    return round(16 + 219 * y), round(128 + 224 * u), round(128 + 224 * v)
+
+
+def _line_thickness(thick: int, half: int) -> int:
+    """Line width on a plane; on the half-size chroma planes at least 2, or thin lines lose their
+    colour to the grey around them."""
+    return max(2, (thick + 1) >> 1) if half else thick
+
+
+class _Canvas:
+    """Drawing on planar YUV 4:2:0 in place: each shape goes on the luma plane at full size and on the
+    two chroma planes at half size (cv2's fixed-point `shift` plus one halves every coordinate)."""
+
+    def __init__(self, y: Image, u: Image, v: Image, bt709: bool) -> None:
+        self.planes = (y, u, v)
+        self.bt709 = bt709
+
+    @classmethod
+    def of(cls, frame: video.I420Frame, bt709: bool) -> _Canvas:
+        return cls(*frame.planes(), bt709=bt709)
+
+    def region(self, x0: int, y0: int, x1: int, y1: int) -> _Canvas:
+        """A view of the box from (x0, y0) (rounded down to even, so chroma lines up) to (x1, y1)."""
+        x0, y0 = x0 - x0 % 2, y0 - y0 % 2
+        y, u, v = self.planes
+        half = (slice(y0 // 2, (y1 + 1) // 2), slice(x0 // 2, (x1 + 1) // 2))
+        return _Canvas(y[y0:y1, x0:x1], u[half], v[half], self.bt709)
+
+    def copy(self) -> _Canvas:
+        y, u, v = self.planes
+        return _Canvas(y.copy(), u.copy(), v.copy(), self.bt709)
+
+    def blend_from(self, other: _Canvas, alpha: float) -> None:
+        for mine, theirs in zip(self.planes, other.planes, strict=True):
+            cv2.addWeighted(theirs, alpha, mine, 1.0 - alpha, 0.0, dst=mine)
+
+    def darken(self, alpha: float) -> None:
+        """Towards black: luma towards 16, chroma towards neutral 128."""
+        for n, plane in enumerate(self.planes):
+            cv2.convertScaleAbs(plane, dst=plane, alpha=alpha, beta=(16 if n == 0 else 128) * (1 - alpha))
+
+    def line(self, a: tuple[int, int], b: tuple[int, int], bgr: Colour, thick: int, shift: int) -> None:
+        for n, (plane, value) in enumerate(zip(self.planes, _to_yuv(bgr, self.bt709), strict=True)):
+            half = min(n, 1)
+            cv2.line(plane, a, b, value, _line_thickness(thick, half), cv2.LINE_AA, shift + half)
+
+    def circle(
+        self, c: tuple[int, int], radius: int, bgr: Colour, thick: int, shift: int, luma_only: bool = False
+    ) -> None:
+        planes = self.planes[:1] if luma_only else self.planes
+        for n, (plane, value) in enumerate(zip(planes, _to_yuv(bgr, self.bt709), strict=False)):
+            half = min(n, 1)
+            # Rims stay thin on chroma too, or a hollow mark fills in with colour.
+            rim = thick if thick < 0 else max(1, thick >> half)
+            cv2.circle(plane, c, radius, value, rim, cv2.LINE_AA, shift + half)
+
+    def text(self, s: str, org: tuple[int, int], scale: float, thick: int) -> None:
+        # Luma only: white on a darkened (so nearly grey) box needs no chroma.
+        cv2.putText(self.planes[0], s, org, FONT, scale, 235, thick, cv2.LINE_AA)
+
+
 class _Painter:
     def __init__(self, width: int, height: int, track: _Track, reps: list[Rep], calibrated: bool) -> None:
         self.w, self.h = width, height
@@ -95,16 +166,16 @@ class _Painter:
         last_rep_end = max((_rep_end(r) for r in reps), default=math.inf)
         self.table_from = min(last_rep_end, end - END_TABLE_S)
 
-    def paint(self, image: Image, k: int, t: float) -> None:
+    def paint(self, canvas: _Canvas, k: int, t: float) -> None:
         tr = self.track
         if k < len(tr.t):
-            self._trail(image, k)
-            self._current(image, k)
-        self._numbers(image, k, t)
+            self._trail(canvas, k)
+            self._current(canvas, k)
+        self._numbers(canvas, k, t)
         if self.reps and t >= self.table_from:
-            self._table(image)
+            self._table(canvas)
 
-    def _trail(self, image: Image, k: int) -> None:
+    def _trail(self, canvas: _Canvas, k: int) -> None:
         tr = self.track
         t_now = tr.t[k]
         j0 = int(np.searchsorted(tr.t, t_now - TRAIL_S, side="right"))
@@ -121,41 +192,43 @@ class _Painter:
         pad = self.line + 2
         x0 = max(0, int(np.floor(used[:, 0].min())) - pad)
         y0 = max(0, int(np.floor(used[:, 1].min())) - pad)
+        x0, y0 = x0 - x0 % 2, y0 - y0 % 2
         x1 = min(self.w, int(np.ceil(used[:, 0].max())) + pad + 1)
         y1 = min(self.h, int(np.ceil(used[:, 1].max())) + pad + 1)
         if x1 <= x0 or y1 <= y0:
             return
-        roi = image[y0:y1, x0:x1]
+        roi = canvas.region(x0, y0, x1, y1)
         shift = 4  # sub-pixel line ends: cv2 takes fixed-point coordinates
         fixed = np.round(np.nan_to_num(pts - (x0, y0)) * (1 << shift)).astype(np.int32)
         for lv in range(FADE_LEVELS - 1, -1, -1):  # oldest first, so newer segments lie on top
             mine = seg[level == lv]
             if mine.size == 0:
                 continue
-            alpha = 1.0 - lv / FADE_LEVELS
             layer = roi if lv == 0 else roi.copy()
             for s in mine:
                 colour = _COLOUR_OF_CODE[int(tr.phase[j0 + s + 1])]
                 thick = self.line if tr.kind[j0 + s + 1] == _SEEN else max(1, self.line // 2)
                 a, b = (int(fixed[s, 0]), int(fixed[s, 1])), (int(fixed[s + 1, 0]), int(fixed[s + 1, 1]))
-                cv2.line(layer, a, b, colour, thick, cv2.LINE_AA, shift)
+                layer.line(a, b, colour, thick, shift)
             if lv:
-                cv2.addWeighted(layer, alpha, roi, 1.0 - alpha, 0.0, dst=roi)
+                roi.blend_from(layer, 1.0 - lv / FADE_LEVELS)
 
-    def _current(self, image: Image, k: int) -> None:
+    def _current(self, canvas: _Canvas, k: int) -> None:
         tr = self.track
         if tr.kind[k] == _LOST or not (np.isfinite(tr.x[k]) and np.isfinite(tr.y[k])):
             return
         centre = (int(round(tr.x[k] * 16)), int(round(tr.y[k] * 16)))
         colour = _COLOUR_OF_CODE[int(tr.phase[k])]
         if tr.kind[k] == _PREDICTED:  # hollow: a guess, not a measurement
-            cv2.circle(image, centre, self.radius * 16, colour, self.line, cv2.LINE_AA, 4)
+            canvas.circle(centre, self.radius * 16, colour, self.line, 4)
         else:
-            rim = max(1, self.line // 2)
-            cv2.circle(image, centre, self.radius * 16, colour, -1, cv2.LINE_AA, 4)
-            cv2.circle(image, centre, self.radius * 16, (255, 255, 255), rim, cv2.LINE_AA, 4)
+            canvas.circle(centre, self.radius * 16, colour, -1, 4)
+            # A white rim in luma only: at half size its grey chroma would cover the whole dot.
+            canvas.circle(
+                centre, self.radius * 16, (255, 255, 255), max(1, self.line // 2), 4, luma_only=True
+            )
 
-    def _numbers(self, image: Image, k: int, t: float) -> None:
+    def _numbers(self, canvas: _Canvas, k: int, t: float) -> None:
         rep = self._rep_for(k, t)
         lines: list[str] = []
         if rep is None:
@@ -170,7 +243,7 @@ class _Painter:
             c = rep.concentric
             lines.append(f"mean {_num(c.mean_velocity_mps)}  peak {_num(c.peak_velocity_mps)} m/s")
             lines.append(f"ROM {_num(c.displacement_m)} m")
-        self._text_box(image, lines, (self._pad(), self._pad()))
+        self._text_box(canvas, lines, (self._pad(), self._pad()))
 
     def _rep_for(self, k: int, t: float) -> Rep | None:
         """The rep under way at frame k, else the last one that has started."""
@@ -183,7 +256,7 @@ class _Painter:
         started = [r for r in self.reps if _rep_start(r) <= t]
         return started[-1] if started else None
 
-    def _table(self, image: Image) -> None:
+    def _table(self, canvas: _Canvas) -> None:
         unit = "m/s" if self.calibrated else "(no scale)"
         rows = [f"rep  mean  peak {unit}  ROM m"]
         shown = self.reps[-12:]  # a long set keeps its last twelve: the table must fit the frame
@@ -192,12 +265,12 @@ class _Painter:
             numbers = (_num(c.mean_velocity_mps), _num(c.peak_velocity_mps), _num(c.displacement_m))
             rows.append(f"{r.index:>3}  " + "  ".join(numbers))
         (tw, _), _ = cv2.getTextSize(max(rows, key=len), FONT, self.font_scale, self.text_thick)
-        self._text_box(image, rows, (self.w - tw - 3 * self._pad(), self._pad()))
+        self._text_box(canvas, rows, (self.w - tw - 3 * self._pad(), self._pad()))
 
     def _pad(self) -> int:
         return max(6, round(min(self.w, self.h) / 60))
 
-    def _text_box(self, image: Image, lines: list[str], origin: tuple[int, int]) -> None:
+    def _text_box(self, canvas: _Canvas, lines: list[str], origin: tuple[int, int]) -> None:
         if not lines:
             return
         sizes = [cv2.getTextSize(s, FONT, self.font_scale, self.text_thick) for s in lines]
@@ -205,18 +278,14 @@ class _Painter:
         box_w = max(w for (w, _), _ in sizes) + 2 * self._pad()
         box_h = line_h * len(lines) + self._pad()
         x0, y0 = max(0, origin[0]), max(0, origin[1])
+        x0, y0 = x0 - x0 % 2, y0 - y0 % 2
         x1, y1 = min(self.w, x0 + box_w), min(self.h, y0 + box_h)
         if x1 <= x0 or y1 <= y0:
             return
-        roi = image[y0:y1, x0:x1]
         # Darken rather than cover: the lifter stays visible behind the numbers.
-        cv2.convertScaleAbs(roi, dst=roi, alpha=0.35)
+        canvas.region(x0, y0, x1, y1).darken(0.35)
         for n, s in enumerate(lines):
-            base_y = y0 + (n + 1) * line_h
-            cv2.putText(
-                image, s, (x0 + self._pad(), base_y), FONT, self.font_scale, (255, 255, 255),
-                self.text_thick, cv2.LINE_AA,
-            )  # fmt: skip
+            canvas.text(s, (x0 + self._pad(), y0 + (n + 1) * line_h), self.font_scale, self.text_thick)
 
 
 def _num(v: float | None) -> str:
@@ -238,21 +307,26 @@ def render_overlay(info: VideoInfo, result: PathResult, analysis: Analysis, out_
     track = _track(result, analysis)
     calibrated = result.calibration.meters_per_pixel is not None
     painter = _Painter(info.width, info.height, track, result.reps, calibrated=calibrated)
+    bt709 = info.colour is not None and info.colour[0].startswith("bt709")
+    width, height = video.even_size(info)
     writer: H264Writer | None = None
     try:
-        for frame in video.frames(info):
+        # Planar YUV straight from the decoder to the encoder: no colour conversion on either side.
+        for frame in video.frames_i420(info):
             if writer is None:
                 writer = H264Writer(
                     out_path,
-                    info.width,
-                    info.height,
+                    width,
+                    height,
                     info.fps,
                     audio_from=info.path if info.has_audio else None,
                     audio_codec=(info.audio_codec or "unknown") if info.has_audio else None,
                     video_delay_s=frame.pts_s,
+                    pix_fmt="yuv420p",
+                    colour=info.colour,
                 )
-            painter.paint(frame.image, frame.i, frame.t)
-            writer.write(frame.image, frame.t)
+            painter.paint(_Canvas.of(frame, bt709), frame.i, frame.t)
+            writer.write(frame.data, frame.t)
         if writer is not None:
             writer.close()
     except BaseException:

@@ -60,6 +60,8 @@ class VideoInfo:
     audio_codec: str | None = None  # codec of the first audio stream, None without audio
     start_s: float = 0.0  # the container's start time; audio and video offsets are relative to it
     limits: Limits = field(default_factory=Limits)  # enforced again while decoding (unknown durations)
+    # (matrix, primaries, transfer) as ffmpeg names them, when the file says; the overlay keeps them.
+    colour: tuple[str, str, str] | None = None
 
 
 @dataclass
@@ -88,6 +90,8 @@ _ROTATE_TAG = re.compile(r"^\s*rotate\s*: (-?\d+)\s*$")
 _INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^ ]+)*), from ")
 _BAD_SIZE = re.compile(r"Picture size (\d+)x(\d+) (?:is invalid|exceeds)")
 _IMAGE_FORMATS = re.compile(r"^(image2|.*_pipe)$")
+_PIX_FMT_PARAMS = re.compile(r", \w+\(([^)]*)\)")
+_COLOUR_NAME = re.compile(r"^(bt|smpte|iec|arib|fcc|ycgco|gbr|chroma|film|linear|log)")
 
 
 @dataclass
@@ -214,7 +218,23 @@ def _parse_header(path: Path, size: int, log: str, limits: Limits) -> VideoInfo:
         audio_codec=audios[0].codec if audios else None,
         start_s=start,
         limits=limits,
+        colour=_colour(v.rest),
     )
+
+
+def _colour(stream_rest: str) -> tuple[str, str, str] | None:
+    """`yuv420p(tv, bt709, progressive)` -> (bt709, bt709, bt709); `(tv, bt2020nc/bt2020/arib-std-b67)`
+    -> its three names; None when the file does not say."""
+    m = _PIX_FMT_PARAMS.search(stream_rest)
+    if not m:
+        return None
+    for token in (p.strip() for p in m.group(1).split(",")):
+        if _COLOUR_NAME.match(token):
+            names = token.split("/")
+            if len(names) == 3:
+                return names[0], names[1], names[2]
+            return token, token, token
+    return None
 
 
 def _starts_like_mp4(path: Path) -> bool:
@@ -328,14 +348,63 @@ class _StderrReader(threading.Thread):
 def frames(info: VideoInfo) -> Iterator[Frame]:
     """Stream upright BGR frames with true timestamps; memory does not grow with clip length."""
     w, h = info.width, info.height
-    nbytes = w * h * 3
+    # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
+    for i, t, pts, image in _decode(info, f"scale=w={w}:h={h},format=bgr24", "bgr24", (h, w, 3)):
+        yield Frame(i, t, image, pts)
+
+
+@dataclass
+class I420Frame:
+    """A frame as the decoder and H.264 encoder hold it: planar YUV 4:2:0, sizes rounded up to even
+    (a padded odd row or column is black). Drawing on it skips two colour conversions per frame."""
+
+    i: int
+    t: float
+    pts_s: float
+    data: npt.NDArray[np.uint8]  # (height * 3 // 2, width): Y rows, then U, then V, as cv2's I420
+
+    @property
+    def width(self) -> int:
+        return int(self.data.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.data.shape[0]) * 2 // 3
+
+    def planes(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        """Views (no copies) of the Y plane and the half-size U and V planes."""
+        w, h = self.width, self.height
+        flat = self.data.reshape(-1)
+        y = flat[: w * h].reshape(h, w)
+        u = flat[w * h : w * h + (w // 2) * (h // 2)].reshape(h // 2, w // 2)
+        v = flat[w * h + (w // 2) * (h // 2) :].reshape(h // 2, w // 2)
+        return y, u, v
+
+
+def even_size(info: VideoInfo) -> tuple[int, int]:
+    """The upright size rounded up to even, as 4:2:0 video needs."""
+    return info.width + info.width % 2, info.height + info.height % 2
+
+
+def frames_i420(info: VideoInfo) -> Iterator[I420Frame]:
+    """The same frames as `frames` (same count and times), as planar YUV 4:2:0 of size `even_size`."""
+    w, h = even_size(info)
+    chain = f"scale=w={info.width}:h={info.height},pad={w}:{h},format=yuv420p"
+    for i, t, pts, data in _decode(info, chain, "yuv420p", (h * 3 // 2, w)):
+        yield I420Frame(i, t, pts, data)
+
+
+def _decode(
+    info: VideoInfo, filters: str, pix_fmt: str, shape: tuple[int, ...]
+) -> Iterator[tuple[int, float, float, npt.NDArray[np.uint8]]]:
+    """(index, time, pts, raw frame) from an ffmpeg child; `filters` run after the timestamp log."""
+    nbytes = int(np.prod(shape))
     stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
     cmd = [ffmpeg.exe(), *ffmpeg.QUIET, "-loglevel", "info"]
     cmd += _input(info.path, info.limits)
     cmd += ["-map", stream, "-an", "-sn", "-dn"]
-    # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
-    cmd += ["-vf", f"showinfo=checksum=0,scale=w={w}:h={h},format=bgr24", "-fps_mode", "passthrough"]
-    cmd += ["-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]
+    cmd += ["-vf", f"showinfo=checksum=0,{filters}", "-fps_mode", "passthrough"]
+    cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"]
     # Unbuffered, so select() on the pipe sees every byte that has not been read yet.
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0
@@ -353,7 +422,7 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
     n = 0
     try:
         while True:
-            image = np.empty((h, w, 3), np.uint8)
+            image = np.empty(shape, np.uint8)
             if not _read_exact(fd_read, sel, image.data.cast("B"), nbytes):
                 break
             got, stamp = _next_time(reader)
@@ -374,7 +443,7 @@ def frames(info: VideoInfo) -> Iterator[Frame]:
                     f"{info.path.name}: longer than the {info.limits.max_duration_s:.0f} s limit"
                 )
             last_t, last_rel = t, rel
-            yield Frame(n, t, image, pts)
+            yield n, t, pts, image
             n += 1
     finally:
         sel.close()
