@@ -240,6 +240,14 @@ def test_sound_a_browser_may_not_play_from_mp4_becomes_aac(
     assert video.probe(out).audio_codec == "aac"
 
 
+def test_colour_tags_of_the_source_are_kept(tmp_path: Path) -> None:
+    tags = "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709"
+    clip = make_clip(tmp_path / "hd.mp4", pattern="black", size=(W, H), frames=5, vf=tags)
+    info, frames, out = _render(tmp_path, clip)
+    assert info.colour == ("bt709", "bt709", "bt709")
+    assert video.probe(out).colour == info.colour  # the same numbers mean the same colours
+
+
 def test_variable_frame_rate_timing_survives(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "vfr.mp4", pattern="black", size=(W, H), frames=45, vfr=True, audio=True)
     info, frames, out = _render(tmp_path, clip)

@@ -227,6 +227,15 @@ class H264Writer:
         audio: list[str] = []
         if audio_from is not None and audio_codec is not None:
             audio = [*FILE_ONLY, "-i", str(audio_from)]
+        filters = []
+        if width % 2 or height % 2:
+            # yuv420p needs even sizes: an odd one gets one black row/column rather than losing one.
+            filters.append("pad=ceil(iw/2)*2:ceil(ih/2)*2")
+        if colour:
+            # Tag the frames themselves: ffmpeg takes colour tags from frames, not from -colorspace.
+            keys = ("colorspace", "color_primaries", "color_trc")
+            tags = [f"{k}={v}" for k, v in zip(keys, colour, strict=True) if v not in ("unknown", "reserved")]
+            filters += [f"setparams={':'.join(tags)}"] if tags else []
         cmd = [
             exe(), *QUIET, "-loglevel", "error", "-y",
             # The video starts where it started in the source, relative to the source's audio.
@@ -234,11 +243,9 @@ class H264Writer:
             "-protocol_whitelist", "pipe", "-f", "matroska", "-i", "pipe:0",
             *audio,
             "-map", "0:v:0", *(["-map", "1:a:0", *audio_args(audio_codec)] if audio else ["-an"]),
-            # yuv420p needs even sizes: an odd one gets one black row/column rather than losing one.
-            *(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if width % 2 or height % 2 else []),
+            *(["-vf", ",".join(filters)] if filters else []),
             "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-video_track_timescale", "90000",
             *H264_ARGS,
-            *(["-colorspace", colour[0], "-color_primaries", colour[1], "-color_trc", colour[2]] if colour else []),
             "-map_metadata", "-1",
             str(self.out_path),
         ]  # fmt: skip
