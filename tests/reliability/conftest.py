@@ -26,6 +26,15 @@ def cloud() -> Iterator[object]:
         yield c
 
 
+@pytest.fixture(autouse=True)
+def _own_environment() -> Iterator[None]:
+    """A Flow points os.environ at its stack (and some tests add limits): none of it outlives the test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def scratch(tmp_path: Path) -> Iterator[Path]:
     """The process's temp folder for this test, so a test can prove nothing was left behind in it."""

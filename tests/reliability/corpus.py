@@ -147,6 +147,19 @@ def declared_mp4_dims(data: bytes) -> dict[str, tuple[int, int]]:
     return out
 
 
+def first_frame_gray(path: Path, autorotate: bool = True) -> np.ndarray:
+    """The first frame as ffmpeg shows it (display matrix applied unless autorotate is False)."""
+    info = stream_info(path)
+    args = [] if autorotate else ["-noautorotate"]
+    proc = subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", *args, "-i", str(path), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, timeout=60, check=True)
+    w, h = info.width or 0, info.height or 0
+    if autorotate and info.rotation is not None and abs(info.rotation) % 180 == 90:
+        w, h = h, w
+    return np.frombuffer(proc.stdout, np.uint8).reshape(h, w)
+
+
 def decoded_frame_count(path: Path) -> int:
     proc = subprocess.run(
         [FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:v:0", "-f", "framecrc", "-"],
@@ -301,7 +314,8 @@ def _rotated(degrees: int) -> Maker:
         # The pixels are stored sideways and the display matrix asks the player to turn them back, exactly
         # what a phone held in portrait writes; an upright result proves the rotation was honoured.
         turned = out.with_suffix(".turned.mp4")
-        transpose = {90: "transpose=2", 180: "transpose=1,transpose=1", 270: "transpose=1"}[degrees]
+        # ffmpeg's display_rotation is counter-clockwise: store the pixels turned clockwise by as much.
+        transpose = {90: "transpose=1", 180: "transpose=1,transpose=1", 270: "transpose=2"}[degrees]
         corpus.transcode(turned, "-vf", transpose, "-c:v", "libx264", "-crf", "12", "-preset", "veryfast",
                          "-pix_fmt", "yuv420p")
         run_ffmpeg("-display_rotation", str(degrees), "-i", str(turned), "-c", "copy", str(out))
@@ -419,11 +433,11 @@ CASES: tuple[Case, ...] = (
     # -- real-world encodings that must work --------------------------------------------------------------
     Case("plain_h264", "uploads/plain.mp4", (SUCCEEDED,), _copy_master, {"video_codec": "h264"}),
     Case("rotate_90", "uploads/portrait-90.mp4", (SUCCEEDED,), _rotated(90),
-         {"rotation_abs": 90, "width": PLATE_H, "height": PLATE_W}),
+         {"rotation_abs": 90, "width": PLATE_H, "height": PLATE_W, "upright_is_master": True}),
     Case("rotate_180", "uploads/upside-down.mp4", (SUCCEEDED,), _rotated(180),
-         {"rotation_abs": 180, "width": PLATE_W, "height": PLATE_H}),
+         {"rotation_abs": 180, "width": PLATE_W, "height": PLATE_H, "upright_is_master": True}),
     Case("rotate_270", "uploads/portrait-270.mp4", (SUCCEEDED,), _rotated(270),
-         {"rotation_abs": 90, "width": PLATE_H, "height": PLATE_W}),  # ffmpeg prints 270 as -90
+         {"rotation_abs": 90, "width": PLATE_H, "height": PLATE_W, "upright_is_master": True}),  # 270 = -90
     Case("odd_size_321x241", "uploads/odd-size.mp4", (SUCCEEDED,),
          _transcode("-vf", "scale=321:241", *_X264, "-pix_fmt", "yuv444p"), {"width": 321, "height": 241}),
     Case("hevc", "uploads/iphone-hevc.mp4", (SUCCEEDED,),

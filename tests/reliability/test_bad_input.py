@@ -91,5 +91,9 @@ def _assert_complete_results(flow: Flow, case: Case, msg: dict[str, object]) -> 
     assert len(doc["frames"]) >= 1
     ts = [f["t"] for f in doc["frames"]]
     assert ts == sorted(ts), "frame times must never run backwards in path.json"
-    if "rotate_90" in case.name or "rotate_270" in case.name:
-        assert doc["video"]["width"] < doc["video"]["height"]  # upright portrait
+    if case.claims.get("upright_is_master"):
+        # Upright means the original landscape picture, the right way up: the squat starts standing,
+        # so the bar's first tracked position is in the upper half (upside down it would be the lower).
+        assert (doc["video"]["width"], doc["video"]["height"]) == (320, 240)
+        first = next(f for f in doc["frames"] if f["y"] is not None)
+        assert first["y"] < doc["video"]["height"] / 2

@@ -5,6 +5,7 @@ small header instead of a huge one), every reliability test built on it would pr
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from .corpus import (
@@ -15,6 +16,7 @@ from .corpus import (
     Corpus,
     declared_mp4_dims,
     decoded_frame_count,
+    first_frame_gray,
     frame_pts,
     stream_info,
 )
@@ -103,6 +105,12 @@ def _check_claims(case: Case, corpus: Corpus) -> None:
         assert info.duration_s is not None and info.duration_s >= claims.pop("min_duration_s"), info.raw
     if "rotation_abs" in claims:
         assert info.rotation is not None and abs(info.rotation) == claims.pop("rotation_abs"), info.raw
+    if claims.pop("upright_is_master", False):
+        # What a player shows is the original picture, not a mirrored or upside-down one.
+        shown = first_frame_gray(path).astype(int)
+        master = first_frame_gray(corpus.plate_master).astype(int)
+        assert shown.shape == master.shape
+        assert np.abs(shown - master).mean() < 3
     if "decoded_frames" in claims:
         assert decoded_frame_count(path) == claims.pop("decoded_frames")
     if "moov" in claims:
