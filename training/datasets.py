@@ -32,6 +32,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+# The sleeve tip's box size relative to the plate, shared with the detector that reads these labels back.
+from barpath.detect.detectron2 import BAR_END_TO_PLATE
+
 ANNOTATIONS = "annotations.json"
 IMAGES = "images"
 
@@ -372,10 +375,8 @@ def _annotation_box(a: dict[str, Any]) -> tuple[float, float, float, float] | No
 
 
 # -------------------------------------------------------------------------------------- auto-label
-
-# Sleeve-tip box side over plate diameter, the median of the shared YOLO set's paired boxes: the
-# auto-labeller can only see the plate, and the sleeve tip sits at its centre in a side view.
-BAR_END_TO_PLATE = 0.13
+# The finder only sees the plate; in a side view the sleeve tip sits at its centre, so its box is drawn
+# there with the size ratio measured on the shared annotated set (BAR_END_TO_PLATE).
 
 
 @dataclass
