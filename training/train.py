@@ -121,6 +121,12 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     hp.add_argument(
         "--score-threshold", type=float, default=0.5, help="written to the manifest for inference"
     )
+    hp.add_argument(
+        "--proposals-test",
+        type=int,
+        default=100,
+        help="RPN proposals per frame the detector keeps (in the manifest; evaluation keeps the config's)",
+    )
     hp.add_argument("--seed", type=int, default=-1)
     hp.add_argument(
         "--resume",
@@ -352,6 +358,7 @@ def model_manifest(
         "min_size_test": args.min_size_test,
         "max_size_test": args.max_size_test,
         "score_threshold": args.score_threshold,
+        "proposals_test": args.proposals_test,
         "base_config": args.config_file,
         "metrics": {k: metrics.get(k) for k in ("AP", "AP50", "AP75")},
         "training": {

@@ -68,6 +68,8 @@ def test_model_folder_and_tarball_are_found(tmp_path: Path, monkeypatch: pytest.
     assert d2.fetch_model_dir(str(folder)) == folder
     info = d2.read_manifest(folder)
     assert info.classes == ("plate", "bar_end") and info.score_threshold == 0.4
+    assert info.proposals == d2.DEFAULT_PROPOSALS  # older manifests have no proposals_test
+    assert d2.read_manifest(_model_dir(tmp_path / "p", proposals_test=30)).proposals == 30
     archive = tmp_path / "model.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         for f in folder.iterdir():

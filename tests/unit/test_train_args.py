@@ -206,6 +206,7 @@ def test_manifest_names_classes_and_input_format() -> None:
     assert m["schema"] == "barpath/model@1" and m["classes"] == ["plate", "bar_end"]
     assert m["plate_class"] == "plate" and m["bar_end_class"] == "bar_end" and m["input_format"] == "BGR"
     assert m["weights"] == "model_final.pth" and m["config"] == "config.yaml"
+    assert m["proposals_test"] == 100 and m["score_threshold"] == 0.5
     assert m["metrics"] == {"AP": 61.0, "AP50": 90.0, "AP75": 70.0} and m["training"]["iterations"] == 1000
     plate_only = train.model_manifest(["plate"], _args(), {}, 1, 1.0)
     assert plate_only["bar_end_class"] is None
