@@ -576,9 +576,8 @@ def export_model(
 
     model_dir = Path(args.model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"model": trainer.model.state_dict(), "iteration": trainer.iter}, model_dir / "model_final.pth"
-    )
+    model = getattr(trainer.model, "module", trainer.model)  # unwrap DistributedDataParallel
+    torch.save({"model": model.state_dict(), "iteration": trainer.iter}, model_dir / "model_final.pth")
     infer = cfg.clone()
     infer.defrost()
     infer.MODEL.WEIGHTS = "model_final.pth"  # relative: the detector resolves it inside the model dir
@@ -594,7 +593,7 @@ def export_model(
         "dataset": str(find_annotations(args.validation)),
         "iterations": int(trainer.iter),
         "start_iteration": int(trainer.start_iter),  # > 0: resumed from a checkpoint
-        "train_seconds": round(seconds, 1),
+        "train_seconds": round(seconds, 1),  # the training loop and its final evaluation
         "AP": bbox.get("AP"),
         "AP50": bbox.get("AP50"),
         "AP75": bbox.get("AP75"),
