@@ -12,13 +12,14 @@ from pathlib import Path
 from barpath import kinematics, render, track, video
 from barpath.detect.base import Detector
 from barpath.detect.factory import build_detector
-from barpath.errors import EmptyVideoError
+from barpath.errors import EmptyVideoError, NoPlateFoundError
 from barpath.kinematics import Analysis
 from barpath.schema import FramePoint, PathResult, VideoMeta
 
 PATH_JSON = "path.json"
 OVERLAY = "overlay.mp4"
 PLOT = "velocity.png"
+MIN_SIDE_PX = 32  # frames narrower than this on either side cannot show a plate
 
 
 @dataclass
@@ -47,6 +48,11 @@ def process(
     """Run the pipeline. Outputs appear in `outdir` only when all of them are complete."""
     opts = options or Options()
     info = video.probe(Path(video_path), opts.limits)
+    if min(info.width, info.height) < MIN_SIDE_PX:
+        # No plate fits in a sliver (1x1, 4097x3), and the detectors' downscaling would collapse it.
+        raise NoPlateFoundError(
+            f"{Path(video_path).name}: {info.width}x{info.height} frames are too small to show a plate"
+        )
     det = detector or build_detector(opts.detector, opts.model)
     points = list(track.track(video.frames(info), det, info, progress=opts.progress))
     if not points:
