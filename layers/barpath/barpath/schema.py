@@ -77,7 +77,8 @@ class PathResult:
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"schema": SCHEMA}
         doc.update(asdict(self))
-        return _finite(doc)
+        finite: dict[str, Any] = _finite(doc)
+        return finite
 
     def write(self, path: Path) -> None:
         """Write atomically so a reader never sees half a file."""
