@@ -1,6 +1,12 @@
-"""Which plate is the working one? Link per-frame detections into tracklets over the first seconds and
-pick the tracklet that moves with the lift: plates on racks and floors stay put. Only candidate lists
-are kept (a few numbers per frame), never frames, so memory stays small however long seeding runs."""
+"""Which plate is the working one? Link detections into tracklets over the first seconds and pick the
+tracklet that moves with the lift: plates on racks and floors stay put.
+
+Full-frame detection is the expensive part, so it runs only on key frames (every SEED_DETECT_EVERY_S, and
+early when a moving tracklet loses its flow); in between every live tracklet is carried by Lucas-Kanade
+flow of the corners on its face, and a moving one is re-measured by a rim fit. A carried plate keeps its
+identity through a blurred pull, where detection alone would miss it and link to another circle. Only a
+few numbers per tracklet and one small grey frame are kept, never full frames, so memory stays small
+however long seeding runs."""
 
 from __future__ import annotations
 
@@ -8,13 +14,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from barpath.detect.base import Candidate
+from barpath.detect.base import Candidate, FrameBGR
+from barpath.detect.circle_fit import RimFit
+from barpath.detect.plate import CHANNELS, refine_full
+from barpath.plate_flow import Grey, Pts, disc_corners, lk_fb, median_motion
 
 # Bar speed rarely passes ~4 m/s (snatch pull); a 450 mm plate's radius is 0.225 m: ~18 radii/s.
 MAX_RADII_PER_S = 25.0
 MOVING_SPAN_RADII = 0.8  # a tracklet whose centre travelled this far (in its own radii) is moving
 MIN_HITS = 6
 MOTION_SETTLE_S = 0.3
+SEED_DETECT_EVERY_S = 0.2  # full-frame detection this often while seeding; flow carries in between
+REFINE_SPAN_RADII = 0.3  # a tracklet that moved this far gets a rim fit on every frame
+FIT_MIN_QUALITY = 0.40
 
 
 @dataclass
@@ -22,6 +34,15 @@ class Tracklet:
     hits: dict[int, Candidate] = field(default_factory=dict)  # frame index -> detection
     times: dict[int, float] = field(default_factory=dict)
     other_ring: set[int] = field(default_factory=set)  # hits on a concentric ring (hub, lip): centre only
+    carried: set[int] = field(default_factory=set)  # positions from flow alone (no rim seen)
+    refined: set[int] = field(default_factory=set)  # rim fits between key frames (not detections)
+    channel: str | None = None  # the channel its rim shows best in, picked at its first refit
+    pts: Pts = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))  # face corners, working px
+
+    def detections(self) -> list[Candidate]:
+        """Hits found by full-frame detection (key frames): what presence and clarity are judged on."""
+        own = [c for i, c in self.hits.items() if i not in self.carried and i not in self.refined]
+        return own or list(self.hits.values())
 
     @property
     def last_i(self) -> int:
@@ -33,12 +54,12 @@ class Tracklet:
 
     @property
     def radius(self) -> float:
-        own = [c.radius for i, c in self.hits.items() if i not in self.other_ring]
+        own = [c.radius for i, c in self.hits.items() if i not in self.other_ring and i not in self.carried]
         return float(np.median(own or [c.radius for c in self.hits.values()]))
 
     @property
     def mean_score(self) -> float:
-        return float(np.mean([c.score for c in self.hits.values()]))
+        return float(np.mean([c.score for c in self.detections()]))
 
     def span(self) -> float:
         """Largest distance of any hit from the first one, in radii."""
@@ -47,20 +68,28 @@ class Tracklet:
         return d / max(self.radius, 1.0)
 
     def moving(self) -> bool:
-        return len(self.hits) >= MIN_HITS and self.span() >= MOVING_SPAN_RADII and self.mean_score >= 0.45
+        return (
+            len(self.hits) >= MIN_HITS
+            and len(self.detections()) >= 2
+            and self.span() >= MOVING_SPAN_RADII
+            and self.mean_score >= 0.45
+        )
 
     def merit(self, n_detect_frames: int) -> float:
         """How likely this is the working plate when nothing has moved yet: seen often, clearly, big."""
-        presence = len(self.hits) / max(1, n_detect_frames)
+        presence = min(1.0, len(self.detections()) / max(1, n_detect_frames))
         return presence * self.mean_score * float(np.sqrt(self.radius))
 
 
 class Seeder:
     """Feed it every frame's candidates; ask `choice()` whenever you like."""
 
-    def __init__(self) -> None:
+    def __init__(self, scale: float) -> None:
         self.tracklets: list[Tracklet] = []
         self.n_detect_frames = 0
+        self.scale = scale  # full-resolution px per working (flow) px
+        self.prev_small: Grey | None = None
+        self.prev_i = -1
 
     def add(self, i: int, t: float, cands: list[Candidate]) -> None:
         self.n_detect_frames += 1
@@ -80,9 +109,73 @@ class Seeder:
                 self.tracklets.append(Tracklet({i: c}, {i: t}))
                 used.add(len(self.tracklets) - 1)
             else:
-                self.tracklets[best].hits[i] = c
-                self.tracklets[best].times[i] = t
+                tr = self.tracklets[best]
                 used.add(best)
+                if i in tr.carried and len(tr.detections()) >= 2 and abs(c.radius / tr.radius - 1) > 0.12:
+                    # Flow has the plate here and the detector picked another ring of it (a raised
+                    # lip, the plate behind): its centre is off, so the flow position stays.
+                    continue
+                tr.hits[i] = c
+                tr.times[i] = t
+                tr.carried.discard(i)
+                tr.refined.discard(i)
+
+    def carry(self, i: int, t: float, image: FrameBGR, small: Grey) -> bool:
+        """Carry every tracklet seen on the previous frame to this one by flow, refitting the rim of those
+        that move. True when a moving tracklet could not be carried (time for a full detection)."""
+        prev, self.prev_small = self.prev_small, small
+        live = [tr for tr in self.tracklets if tr.last_i == self.prev_i and len(tr.pts) >= 5]
+        self.prev_i = i
+        if prev is None or not live:
+            return False
+        pts = np.concatenate([tr.pts for tr in live])
+        moved, good = lk_fb(prev, small, pts)
+        need_detect = False
+        k = 0
+        for tr in live:
+            n = len(tr.pts)
+            last = tr.last
+            m = median_motion(tr.pts, moved[k : k + n], good[k : k + n], last.radius / self.scale)
+            k += n
+            was_moving = tr.span() >= REFINE_SPAN_RADII
+            if m is None:
+                need_detect = need_detect or was_moving
+                continue
+            x, y = last.x + m[0] * self.scale, last.y + m[1] * self.scale
+            tr.pts = m[3]
+            hit = _moved(last, x, y)
+            tr.hits[i], tr.times[i] = hit, t
+            tr.carried.add(i)
+            if was_moving:
+                fit = self._refit(tr, image, x, y)
+                if fit is not None:
+                    tr.hits[i] = Candidate(
+                        fit.x, fit.y, fit.radius, fit.quality, _box(fit.x, fit.y, fit.radius), last.label
+                    )
+                    tr.carried.discard(i)
+                    tr.refined.add(i)
+        return need_detect
+
+    def _refit(self, tr: Tracklet, image: FrameBGR, x: float, y: float) -> RimFit | None:
+        r = tr.radius
+        if tr.channel is None:
+            fits = [(refine_full(image, x, y, r, chan), chan) for chan in CHANNELS]
+            best = max(fits, key=lambda fc: fc[0].quality if fc[0] is not None else -1.0)
+            tr.channel = best[1]
+            fit = best[0]
+        else:
+            fit = refine_full(image, x, y, r, tr.channel)
+        if fit is None or fit.quality < FIT_MIN_QUALITY or abs(fit.radius / r - 1.0) > 0.15:
+            return None
+        return fit if float(np.hypot(fit.x - x, fit.y - y)) <= 0.3 * r else None
+
+    def refresh_corners(self, i: int, small: Grey) -> None:
+        """New face corners for tracklets measured on this frame whose corners ran low or are stale."""
+        for tr in self.tracklets:
+            if tr.last_i == i and (len(tr.pts) < 15 or i not in tr.carried):
+                c = tr.last
+                s = self.scale
+                tr.pts = disc_corners(small, c.x / s, c.y / s, tr.radius / s)
 
     def moving(self) -> Tracklet | None:
         """The clearest moving tracklet. A head or hands move with the bar too: callers wait a moment
@@ -118,7 +211,41 @@ class Seeder:
                 tr.other_ring.update(o.hits)
             tr.hits.update(o.hits)
             tr.times.update(o.times)
+            tr.carried.update(o.carried)
+            tr.refined.update(o.refined)
             self.tracklets.remove(o)
+
+    def adopt_outer_ring(self, tr: Tracklet) -> Tracklet:
+        """A plate cut by the frame edge at the floor may be found and carried by an inner ring (a hub,
+        a painted circle) before its outer rim shows: take the outer rim's radius from a concentric,
+        larger tracklet seen on the same frames, since the radius calibrates the scale."""
+        best: tuple[int, Tracklet] | None = None
+        for o in self.tracklets:
+            if o is tr:
+                continue
+            shared = [
+                i
+                for i in o.hits
+                if i in tr.hits
+                and i not in o.carried
+                and 1.3 < o.hits[i].radius / tr.hits[i].radius < 3.0
+                and np.hypot(o.hits[i].x - tr.hits[i].x, o.hits[i].y - tr.hits[i].y)
+                < 0.25 * tr.hits[i].radius
+            ]
+            clear = [i for i in shared if o.hits[i].score >= 0.45]
+            if clear and (best is None or len(shared) > best[0]):
+                best = (len(shared), o)
+        if best is None:
+            return tr
+        o = best[1]
+        tr.other_ring.update(i for i in tr.hits if i not in o.hits or i in o.carried)
+        for i, c in o.hits.items():
+            if i in tr.hits and i not in o.carried:
+                tr.hits[i] = c
+                tr.other_ring.discard(i)
+                tr.carried.discard(i)
+                tr.refined.discard(i)
+        return tr
 
     def is_clearest(self, tr: Tracklet) -> bool:
         """True when no other tracklet is seen as often and as clearly: no need to wait for others."""
@@ -133,3 +260,11 @@ class Seeder:
         if not steady:
             return None
         return max(steady, key=lambda tr: tr.merit(self.n_detect_frames))
+
+
+def _box(x: float, y: float, r: float) -> tuple[float, float, float, float]:
+    return (x - r, y - r, x + r, y + r)
+
+
+def _moved(c: Candidate, x: float, y: float) -> Candidate:
+    return Candidate(x, y, c.radius, c.score, _box(x, y, c.radius), c.label)

@@ -4,7 +4,7 @@ Seeding: detect plates in every frame of the first seconds and keep the one that
 (barpath.plate_seed). Tracking: forward-backward checked Lucas-Kanade on plate texture at a working scale
 carries the plate from frame to frame; a sub-pixel rim fit on the full-resolution ROI then measures its
 centre (the fit, not the flow, is the position wherever the rim is seen). Where neither works the position
-coasts at constant velocity for at most COAST_S, then the frame is `lost` and full-frame re-detection
+coasts on a decaying velocity for at most COAST_S, then the frame is `lost` and full-frame re-detection
 looks for the plate again. Every input frame yields exactly one TrackPoint, in order."""
 
 from __future__ import annotations
@@ -13,15 +13,21 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
-import numpy.typing as npt
 
 from barpath.detect.base import Candidate, Detector, FrameBGR
 from barpath.detect.circle_fit import RimFit
 from barpath.detect.plate import CHANNELS, refine_full
 from barpath.errors import NoPlateFoundError
-from barpath.plate_seed import MAX_RADII_PER_S, MOTION_SETTLE_S, Seeder, Tracklet
+from barpath.plate_flow import Grey, Pts, disc_corners, grey_small, lk_fb, lk_scale, median_motion
+from barpath.plate_seed import (
+    FIT_MIN_QUALITY,
+    MAX_RADII_PER_S,
+    MOTION_SETTLE_S,
+    SEED_DETECT_EVERY_S,
+    Seeder,
+    Tracklet,
+)
 from barpath.schema import State
 from barpath.video import Frame, VideoInfo
 
@@ -38,12 +44,14 @@ class TrackPoint:
 
 
 SEED_MAX_S = 6.0  # give up waiting for motion and take the clearest steady plate after this long
-COAST_S = 0.5  # constant-velocity prediction at most this long, then `lost`
-LK_LONG_SIDE = 640
-FIT_MIN_QUALITY = 0.40
+COAST_S = 0.5  # prediction at most this long, then `lost`
+COAST_DAMP_S = 0.1  # time constant of the predicted speed's decay
 RADIUS_REPORT_QUALITY = 0.6  # radius goes to calibration only from fits at least this clean
 REDETECT_EVERY_S = 0.2  # while lost or coasting
 RECHECK_EVERY_S = 1.0  # full-frame check while tracking on flow alone
+# Flow alone is trusted this long after the last rim fit: a fast plate (a dropped bar) leaves its
+# corners behind on the background, and the flow then reports a still plate.
+FLOW_TRUST_S = 0.2
 
 
 def track(
@@ -65,14 +73,23 @@ def track(
         return p
 
     it = iter(frames)
-    seeder = Seeder()
+    seeder: Seeder | None = None
     pending: list[tuple[int, float]] = []
     chosen: Tracklet | None = None
     start: Frame | None = None
     first_motion: float | None = None
+    last_detect: float | None = None
+    need_detect = False
     for fr in it:
+        if seeder is None:
+            seeder = Seeder(lk_scale(fr.image))
         pending.append((fr.i, fr.t))
-        seeder.add(fr.i, fr.t, detector.detect(fr.image))
+        small = grey_small(fr.image, seeder.scale)
+        need_detect = seeder.carry(fr.i, fr.t, fr.image, small) or need_detect
+        if last_detect is None or need_detect or fr.t - last_detect >= SEED_DETECT_EVERY_S - 1e-6:
+            seeder.add(fr.i, fr.t, detector.detect(fr.image))
+            last_detect, need_detect = fr.t, False
+        seeder.refresh_corners(fr.i, small)
         mover = seeder.moving()
         if mover is not None and first_motion is None:
             first_motion = fr.t
@@ -87,18 +104,21 @@ def track(
                 chosen, start = steady, fr
                 break
     else:
-        chosen = seeder.moving() or seeder.best_static()
-    if chosen is None:
+        if seeder is not None:
+            chosen = seeder.moving() or seeder.best_static()
+    if chosen is None or seeder is None:
         name = info.path.name if info.path else "video"
         raise NoPlateFoundError(
             f"{name}: no barbell plate found; film the lift from the side with the near plate in view"
         )
-    chosen = seeder.extend_back(chosen)
+    chosen = seeder.adopt_outer_ring(seeder.extend_back(chosen))
     for p in _from_tracklet(chosen, pending):
         yield emit(p)
     if start is None:
         return
-    tracker = PlateTracker(start.image, start.t, chosen.last, detector)
+    last = chosen.last
+    seed = Candidate(last.x, last.y, chosen.radius, last.score, last.box, last.label)
+    tracker = PlateTracker(start.image, start.t, seed, detector)
     for fr in it:
         yield emit(tracker.step(fr))
 
@@ -109,6 +129,9 @@ def _from_tracklet(tr: Tracklet, frames: list[tuple[int, float]]) -> Iterator[Tr
     hit_is = sorted(tr.hits)
     for i, t in frames:
         c = tr.hits.get(i)
+        if c is not None and i in tr.carried:
+            yield TrackPoint(i, t, c.x, c.y, None, "tracked", 0.5)
+            continue
         if c is not None:
             radius = None if i in tr.other_ring else c.radius
             yield TrackPoint(i, t, c.x, c.y, radius, "detected", round(float(c.score), 3))
@@ -128,31 +151,37 @@ def _from_tracklet(tr: Tracklet, frames: list[tuple[int, float]]) -> Iterator[Tr
         yield TrackPoint(i, t, None, None, None, "lost", 0.0)
 
 
-Pts = npt.NDArray[np.float32]
-
-
 class PlateTracker:
     """Frame-to-frame tracking of one plate after seeding."""
 
     def __init__(self, image: FrameBGR, t: float, seed: Candidate, detector: Detector) -> None:
         self.detector = detector
-        h, w = image.shape[:2]
-        self.scale = max(1.0, max(h, w) / LK_LONG_SIDE)  # full-res px per LK px
+        self.scale = lk_scale(image)  # full-res px per LK px
         self.x, self.y = seed.x, seed.y
         self.vx = self.vy = 0.0
         self.t = t
         self.t_measured = t
         self.t_checked = t
+        self.t_fit = t
         self.radii: deque[float] = deque([seed.radius], maxlen=45)
         self.channel = self._pick_channel(image, seed)
         self.lost = False
         self.redetected = False
-        self.prev_small = self._small(image)
+        self.prev_small = grey_small(image, self.scale)
         self.pts: Pts = self._features(self.prev_small)
 
     @property
     def radius(self) -> float:
         return float(np.median(self.radii))
+
+    def steady_radius(self) -> float | None:
+        """The plate's radius where recent fits agree on it within 2 %: then a fit that strays from it
+        is an arm or a shadow over the rim. A plate moving in depth (hand-held phone) changes size, and
+        gets no such constraint."""
+        if len(self.radii) < 10:
+            return None
+        lo, hi = np.percentile(self.radii, [25, 75])
+        return self.radius if (hi - lo) / self.radius < 0.02 else None
 
     def _pick_channel(self, image: FrameBGR, seed: Candidate) -> str:
         best, best_q = CHANNELS[0], -1.0
@@ -162,44 +191,20 @@ class PlateTracker:
                 best, best_q = chan, f.quality
         return best
 
-    def _small(self, image: FrameBGR) -> npt.NDArray[np.uint8]:
-        g = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
-        if self.scale == 1.0:
-            return g
-        h, w = g.shape
-        small = cv2.resize(g, (round(w / self.scale), round(h / self.scale)), interpolation=cv2.INTER_AREA)
-        return np.asarray(small, np.uint8)
+    def _features(self, small: Grey) -> Pts:
+        return disc_corners(small, self.x / self.scale, self.y / self.scale, self.radius / self.scale)
 
-    def _features(self, small: npt.NDArray[np.uint8]) -> Pts:
-        """Corners on the plate face (inside the rim, so the background does not pull the flow)."""
-        mask = np.zeros_like(small)
-        cx, cy, r = self.x / self.scale, self.y / self.scale, self.radius / self.scale
-        cv2.circle(mask, (round(cx), round(cy)), max(2, int(r * 0.85)), 255, -1)
-        pts = cv2.goodFeaturesToTrack(small, 60, 0.01, max(2.0, r / 10), mask=mask, blockSize=5)
-        if pts is None:
-            return np.zeros((0, 1, 2), np.float32)
-        return pts.astype(np.float32)
-
-    def _flow(self, small: npt.NDArray[np.uint8]) -> tuple[float, float, float] | None:
+    def _flow(self, small: Grey) -> tuple[float, float, float] | None:
         """Median forward-backward-checked displacement of the plate's corners (LK px), with the share
-        of corners that passed."""
+        of corners that agreed with it."""
         if len(self.pts) < 5:
             return None
-        lk = dict(
-            winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)
-        )
-        p1, st1, _ = cv2.calcOpticalFlowPyrLK(self.prev_small, small, self.pts, None, **lk)  # type: ignore[call-overload]
-        p0b, st2, _ = cv2.calcOpticalFlowPyrLK(small, self.prev_small, p1, None, **lk)  # type: ignore[call-overload]
-        fb = np.linalg.norm((self.pts - p0b).reshape(-1, 2), axis=1)
-        good = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < 1.0)
-        if good.sum() < 5:
+        moved, good = lk_fb(self.prev_small, small, self.pts)
+        m = median_motion(self.pts, moved, good, self.radius / self.scale)
+        if m is None:
             return None
-        d = (p1 - self.pts).reshape(-1, 2)[good]
-        med = np.median(d, axis=0)
-        # Corners moving unlike the median (a body in front) do not count as support.
-        agree = np.linalg.norm(d - med, axis=1) < max(1.5, 0.05 * self.radius / self.scale)
-        self.pts = p1[good][agree].reshape(-1, 1, 2)
-        return float(med[0]), float(med[1]), float(agree.sum()) / len(good)
+        self.pts = m[3]
+        return m[0], m[1], m[2]
 
     def _accept(self, f: RimFit | None, near: tuple[float, float], tol: float) -> bool:
         if f is None or f.quality < FIT_MIN_QUALITY:
@@ -215,7 +220,7 @@ class PlateTracker:
 
     def step(self, fr: Frame) -> TrackPoint:
         dt = max(fr.t - self.t, 1e-6)
-        small = self._small(fr.image)
+        small = grey_small(fr.image, self.scale)
         pred = (self.x + self.vx * dt, self.y + self.vy * dt)
         flow = None if self.lost else self._flow(small)
         state: State
@@ -224,24 +229,34 @@ class PlateTracker:
             seed = (self.x + flow[0] * self.scale, self.y + flow[1] * self.scale)
         fit: RimFit | None = None
         if not self.lost:
-            f = refine_full(fr.image, seed[0], seed[1], self.radius, self.channel)
+            known = self.steady_radius()
+            f = refine_full(fr.image, seed[0], seed[1], self.radius, self.channel, known_radius=known)
             if self._accept(f, seed, 0.3 if flow is not None else 0.6):
                 assert f is not None
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
-        redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if flow is not None else REDETECT_EVERY_S)
+        trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
+        redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
         if fit is None and (self.lost or redetect_due):
             fit = self._redetect(fr, seed)
         if fit is not None:
+            self.t_fit = fr.t
             x, y = fit.x, fit.y
             state, conf = "detected", fit.quality
-            radius = fit.radius if fit.quality >= RADIUS_REPORT_QUALITY else None
-            self.radii.append(fit.radius)
+            measured = fit.quality >= RADIUS_REPORT_QUALITY and not fit.radius_fixed
+            radius = fit.radius if measured else None
+            # The free fit's radius, even where the centre was fitted at the steady one: a plate that
+            # really changes size then soon stops counting as steady.
+            self.radii.append(fit.free_radius if fit.radius_fixed else fit.radius)
         elif flow is not None and self._possible(seed[0], seed[1], dt):
             x, y = seed
             state, conf, radius = "tracked", 0.4 + 0.3 * flow[2], None
         elif not self.lost and fr.t - self.t_measured <= COAST_S:
             x, y = pred
+            # A bar does not keep its speed unseen for long (it turns, or lands): the coasting speed
+            # decays, so a dropped bar is not predicted through the floor and out of the frame.
+            damp = float(np.exp(-dt / COAST_DAMP_S))
+            self.vx, self.vy = self.vx * damp, self.vy * damp
             frac = (fr.t - self.t_measured) / COAST_S
             state, conf, radius = "predicted", 0.3 * (1.0 - frac) + 0.05, None
         else:
@@ -272,7 +287,7 @@ class PlateTracker:
         cands = [c for c in self.detector.detect(fr.image) if 0.75 < c.radius / self.radius < 1.33]
         if not cands:
             return None
-        gap = fr.t - self.t_measured
+        gap = fr.t - self.t_fit
         reach = self.radius * (0.5 + MAX_RADII_PER_S * min(gap, 1.0))
         best = min(cands, key=lambda c: np.hypot(c.x - near[0], c.y - near[1]))
         if np.hypot(best.x - near[0], best.y - near[1]) > reach and gap < 2.0:

@@ -25,6 +25,8 @@ class RimFit:
     coverage: float  # fraction of the full circle covered by inlier rays
     contrast: float  # median edge strength of inliers, grey levels per px
     rms: float  # RMS residual of inliers, px
+    radius_fixed: bool = False  # centre fitted at a given radius: the radius is not a measurement
+    free_radius: float = 0.0  # the unconstrained fit's radius where radius_fixed
 
     @property
     def quality(self) -> float:
@@ -117,6 +119,25 @@ def fit_circle_robust(pts: F64, tol: float, rng: np.random.Generator | None = No
     return np.array([cx, cy, r]), True
 
 
+def centre_at_radius(pts: F64, cx: float, cy: float, radius: float, tol: float) -> tuple[float, float] | None:
+    """Centre of the circle of a known radius through the rim points, from (cx, cy): Gauss-Newton on the
+    points near that circle, with a gate that narrows. A free fit can shrink onto an arm in front of the
+    rim; at the plate's known radius the arm's edge is an outlier."""
+    c = np.array([cx, cy], np.float64)
+    for gate in (3.0 * tol, 2.0 * tol, tol, tol):
+        for _ in range(3):
+            d = pts - c
+            dist = np.hypot(d[:, 0], d[:, 1])
+            res = dist - radius
+            inl = (np.abs(res) < gate) & (dist > 1e-9)
+            if inl.sum() < 8:
+                return None
+            u = d[inl] / dist[inl, None]
+            step, *_ = np.linalg.lstsq(u, res[inl], rcond=None)
+            c = c + step
+    return float(c[0]), float(c[1])
+
+
 def fit_rim(
     gray: Gray,
     cx: float,
@@ -125,8 +146,10 @@ def fit_rim(
     band: float = 0.25,
     n_rays: int = N_RAYS,
     passes: int = 2,
+    known_radius: float | None = None,
 ) -> RimFit | None:
-    """Refine a rough plate (cx, cy, r) on `gray`. None where no circle can be fitted."""
+    """Refine a rough plate (cx, cy, r) on `gray`. None where no circle can be fitted. With
+    `known_radius` (a tracked plate), a fit whose radius strays from it is redone at that radius."""
     fit: RimFit | None = None
     for p in range(passes):
         lo, hi = max(2.0, r * (1 - band)), r * (1 + band)
@@ -144,13 +167,23 @@ def fit_rim(
         # Coverage: inlier rays over the whole circle, so a rim cut by the frame edge scores lower.
         cover = n_in / n_rays
         rms = float(np.sqrt(np.mean(res[inl] ** 2)))
-        x, y = ncx, ncy
+        x, y, free_r = ncx, ncy, nr
         if n_in >= 0.6 * n_rays and p == passes - 1:
             # An off-axis plate images as an ellipse; its centre beats a circle's when the rim is well seen.
             e = cv2.fitEllipseAMS(pts[inl].astype(np.float32))
             (ex, ey), (ea, eb) = e[0], e[1]
             if min(ea, eb) > 0 and max(ea, eb) / min(ea, eb) < 1.35 and np.hypot(ex - x, ey - y) < 0.1 * nr:
                 x, y = float(ex), float(ey)
+        if known_radius is not None and p == passes - 1 and abs(nr / known_radius - 1.0) > 0.015:
+            c = centre_at_radius(pts, ncx, ncy, known_radius, tol)
+            if c is not None:
+                res_k = np.abs(np.hypot(pts[:, 0] - c[0], pts[:, 1] - c[1]) - known_radius)
+                inl_k = res_k < tol
+                # Kept only where most of the rim agrees with it; else the free fit stands.
+                if int(inl_k.sum()) >= max(8, n_in // 2):
+                    free_r, x, y, res, inl, nr = nr, c[0], c[1], res_k, inl_k, known_radius
+                    n_in = int(inl.sum())
+                    cover, rms = n_in / n_rays, float(np.sqrt(np.mean(res[inl] ** 2)))
         fit = RimFit(
             x=x,
             y=y,
@@ -159,6 +192,8 @@ def fit_rim(
             coverage=cover,
             contrast=float(np.median(strength[inl])),
             rms=rms,
+            radius_fixed=nr == known_radius,
+            free_radius=free_r,
         )
         if np.hypot(ncx - cx, ncy - cy) > 0.5 * r or not 0.6 * r < nr < 1.5 * r:
             return None

@@ -8,7 +8,7 @@ tracker decides that from motion over the first seconds (barpath.plate_seed)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -34,7 +34,13 @@ def channel(bgr: FrameBGR, name: str) -> Gray:
 
 
 def refine_full(
-    frame: FrameBGR, x: float, y: float, r: float, chan: str = "gray", band: float = 0.2
+    frame: FrameBGR,
+    x: float,
+    y: float,
+    r: float,
+    chan: str = "gray",
+    band: float = 0.2,
+    known_radius: float | None = None,
 ) -> RimFit | None:
     """Refine a plate estimate on the full-resolution frame, looking only at a ROI around it."""
     h, w = frame.shape[:2]
@@ -45,10 +51,10 @@ def refine_full(
         return None
     roi = channel(frame[y0:y1, x0:x1], chan) if frame.ndim == 3 else frame[y0:y1, x0:x1]
     roi = np.asarray(cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120)), np.uint8)
-    f = fit_rim(roi, x - x0, y - y0, r, band=band)
+    f = fit_rim(roi, x - x0, y - y0, r, band=band, known_radius=known_radius)
     if f is None:
         return None
-    return RimFit(f.x + x0, f.y + y0, f.radius, f.inlier_frac, f.coverage, f.contrast, f.rms)
+    return replace(f, x=f.x + x0, y=f.y + y0)
 
 
 @dataclass(frozen=True)
