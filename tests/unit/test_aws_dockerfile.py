@@ -44,7 +44,8 @@ def test_copied_sources_exist() -> None:
 
 def test_install_steps_use_the_requirement_files() -> None:
     steps = _pip_steps()
-    assert steps == ["pip install -r functions/process_video/requirements.txt", 'pip install "./[aws]"']
+    # Hash-checked lock first (made from pyproject [aws] + the function's requirements), then barpath alone.
+    assert steps == ["pip install --require-hashes -r requirements.lock", 'pip install --no-deps "./"']
     text = DOCKERFILE.read_text()
     assert "WITH_DETECTRON2" in text and "facebookresearch/detectron2" in text
     assert 'CMD ["app.handler"]' in text
