@@ -69,7 +69,11 @@ def test_clean_b_against_reference(footage_dir: Path) -> None:
         if pts[int(r["frame"])].x is not None
     ]
     assert len(err) >= 28
-    # Known gap: about 6.4 px measured; the reference comes from another tracker's overlay.
+    # Known gap: about 6.3 px measured. The reference comes from another tracker's overlay and is the
+    # noisier of the two: its radius jumps between 94 and 116 px from frame to frame (the plate's is
+    # 107-108), its path's second differences are 2.5x ours (RMS 12.4 vs 4.9 px), and drawn over the
+    # frames our circle sits on the rim where the reference's does not. No systematic offset or lag
+    # explains the rest (best whole-frame shift is 0; a 0.15-frame shift only reaches 5.8 px).
     assert float(np.mean(err)) <= 7.0
     if float(np.mean(err)) > 5.0:
         pytest.xfail(f"mean error {np.mean(err):.1f} px > 5 px target")
@@ -169,7 +173,11 @@ def test_snatch_through_catch_with_and_without_dot(footage_dir: Path, tmp_path: 
     d_with, d_without = marker_distance(with_dot, marker), marker_distance(without, marker)
     assert abs(float(np.mean(d_with)) - float(np.mean(d_without))) < 2.0, "tracker leans on the dot"
     # Known gap: the marker sits on the sleeve END, which perspective shifts away from the plate
-    # centre by up to ~35 px overhead; the tracker follows the plate centre (about 20 px mean).
+    # centre: the offset is almost purely vertical and grows with the height above the camera
+    # (about +14 px at the floor, -9 px at the hips, -35 px overhead). The tracker reports the plate
+    # centre (about 20 px mean). The painted-out copy removes the end face itself (the paint disc is
+    # larger than it), so an end-face detector cannot agree between the two copies; the hub's
+    # brightness asymmetry follows the lighting, not the sleeve.
     assert float(np.mean(d_without)) <= 25.0
     if float(np.mean(d_without)) > 10.0:
         pytest.xfail(f"mean distance to sleeve-end marker {np.mean(d_without):.1f} px > 10 px target")

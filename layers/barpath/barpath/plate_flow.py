@@ -23,13 +23,14 @@ def lk_scale(image: FrameBGR) -> float:
 
 
 def grey_small(image: FrameBGR, scale: float) -> Grey:
-    """Downscale first, then convert: a 1080p frame costs a third of converting it at full size."""
-    if scale != 1.0:
-        h, w = image.shape[:2]
-        image = np.asarray(
-            cv2.resize(image, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA), np.uint8
-        )
-    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
+    """Convert first, then downscale one channel instead of three (half the cost at 1080p)."""
+    g = np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.uint8)
+    if scale == 1.0:
+        return g
+    h, w = g.shape
+    return np.asarray(
+        cv2.resize(g, (round(w / scale), round(h / scale)), interpolation=cv2.INTER_AREA), np.uint8
+    )
 
 
 def disc_corners(small: Grey, cx: float, cy: float, r: float, n: int = 60) -> Pts:
