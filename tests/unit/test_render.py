@@ -256,8 +256,9 @@ def test_variable_frame_rate_timing_survives(tmp_path: Path) -> None:
     assert video.probe(out).has_audio
 
 
-def test_video_starting_after_its_sound_stays_in_step(tmp_path: Path) -> None:
-    src = make_clip(tmp_path / "a.mp4", pattern="black", size=(W, H), frames=30, audio=True)
+def _late_clip(tmp_path: Path, frames: int = 30) -> Path:
+    """A clip whose picture starts half a second after its sound."""
+    src = make_clip(tmp_path / "a.mp4", pattern="black", size=(W, H), frames=frames, audio=True)
     late = tmp_path / "late.mp4"
     run(
         [
@@ -276,11 +277,33 @@ def test_video_starting_after_its_sound_stays_in_step(tmp_path: Path) -> None:
             str(late),
         ]
     )
+    return late
+
+
+def test_video_starting_after_its_sound_stays_in_step(tmp_path: Path) -> None:
+    late = _late_clip(tmp_path)
     info, frames, out = _render(tmp_path, late)
     assert next(video.frames(info)).pts_s == pytest.approx(0.5, abs=1e-3)
     assert frames[0].pts_s == pytest.approx(0.5, abs=1e-3)  # the picture still starts half a second in
     assert [f.t for f in frames] == pytest.approx([k / 30 for k in range(30)], abs=1e-3)
     assert video.probe(out).has_audio
+
+
+@pytest.mark.parametrize("timing", ["vfr", "late"])
+def test_each_frame_shows_its_own_position(tmp_path: Path, timing: str) -> None:
+    """The drawing of frame k lies over frame k, not its neighbour, also for irregular frame times and a
+    picture that starts after its sound (the drawing is timed against the source's own clock)."""
+    if timing == "vfr":
+        clip = make_clip(tmp_path / "vfr.mp4", pattern="black", size=(W, H), frames=40, vfr=True, audio=True)
+    else:
+        clip = _late_clip(tmp_path, frames=40)
+    info, frames, _ = _render(tmp_path, clip)
+    assert len(frames) == 40
+    for f in frames:
+        if f.i < LOST.start:
+            # The filled mark (radius 5) centred on x_of(k): a frame early or late would move it 6 px.
+            assert _bright(f.image, x_of(f.i) + 3, Y_ROW, r=0) > 100, f.i
+            assert _bright(f.image, x_of(f.i) + 9, Y_ROW, r=1) < 40, f.i
 
 
 def test_rotated_input_gives_upright_output_without_rotation(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ def last_line(text: str) -> str:
 
 
 class _Matroska:
-    """Just enough Matroska to hand ffmpeg raw BGR frames with exact timestamps through a pipe.
+    """Just enough Matroska to hand ffmpeg raw frames with exact timestamps through a pipe.
 
     A raw pipe (`-f rawvideo`) carries no timestamps, so a variable-frame-rate clip would come out at a
     fixed rate. Matroska with one frame per cluster is the smallest stream format that carries a time
@@ -191,60 +191,99 @@ class _Matroska:
         return b"\x1f\x43\xb6\x75" + cls.size(len(body) + frame_bytes) + body
 
 
-# Raw layouts the writer takes: ffmpeg's name -> (Matroska fourcc, bytes per pixel x 2).
-RAW_FORMATS = {"bgr24": (b"BGR\x18", 6), "yuv420p": (b"I420", 3)}  # yuv420p: even sizes only
+# Raw layouts the Matroska writer takes: ffmpeg's name -> its fourcc for raw video.
+RAW_FOURCC = {"bgr24": b"BGR\x18", "yuv420p": b"I420", "yuva420p": b"Y4\x0b\x08"}
 
 
-class H264Writer:
-    """Encode raw frames (BGR, or planar YUV 4:2:0 which needs no conversion), each at its own time, to
-    an H.264 .mp4 (H264_ARGS), optionally with the audio of another file. The output carries no
-    rotation: frames are written as they should be shown.
+@dataclass(frozen=True)
+class Patch:
+    """A w x h box of the overlay stream, at (x, y) there, laid over the video at (to_x, to_y)."""
 
-        with H264Writer(out, w, h, fps, audio_from=src, audio_codec="aac", video_delay_s=0.0) as enc:
-            enc.write(image, t)
+    x: int
+    y: int
+    w: int
+    h: int
+    to_x: int
+    to_y: int
+
+
+def colour_tags(colour: tuple[str, str, str] | None) -> list[str]:
+    """setparams options that tag frames with (matrix, primaries, transfer), skipping unknown ones."""
+    if not colour:
+        return []
+    keys = ("colorspace", "color_primaries", "color_trc")
+    return [f"{k}={v}" for k, v in zip(keys, colour, strict=True) if v not in ("unknown", "reserved")]
+
+
+def overlay_graph(video: str, chain: str, patches: Sequence[Patch], tail: Sequence[str]) -> str:
+    """filter_complex text: `video` through `chain`, each patch of input 1 cropped out and overlaid
+    (straight alpha: ffmpeg versions disagree on premultiplied YUV), then `tail`; labelled [vout]."""
+    parts = [f"[{video}]{chain}[m0]"]
+    n = len(patches)
+    parts.append(f"[1:v]split={n}" + "".join(f"[s{k}]" for k in range(n)))
+    for k, p in enumerate(patches):
+        src = f"[s{k}]"
+        parts.append(f"{src}crop={p.w}:{p.h}:{p.x}:{p.y}:exact=1[p{k}]")
+        # eof_action=repeat: pass would drop the last overlay frame as its stream ends, before the last
+        # video frame has been paired with it.
+        parts.append(
+            f"[m{k}][p{k}]overlay=x={p.to_x}:y={p.to_y}:format=yuv420:alpha=straight:"
+            f"eof_action=repeat[m{k + 1}]"
+        )
+    parts.append(f"[m{n}]{','.join(tail) or 'null'}[vout]")
+    return ";".join(parts)
+
+
+class OverlayEncoder:
+    """One ffmpeg that decodes the source, lays small patches drawn by Python over it and encodes H.264
+    (H264_ARGS) with the source's sound. The full-size picture never crosses a pipe and nothing decodes
+    the source twice: Python only sends the patches, about a megabyte a frame at 1080p.
+
+    Each overlay frame is a `width` x `height` yuva420p image (straight alpha) holding all the
+    patches; ffmpeg crops them out and overlays each at its place. overlay pairs a source frame with the
+    newest overlay frame timed at or before it, so each overlay frame is written with a time (`t_us`,
+    microseconds after `start_us`) at or just before its own source frame and after the one before:
+    frame-exact also for variable frame rates. `start_us` is the first overlay frame's time on the clock
+    of the source's decoded frames, the one its sound is on too.
+
+        with OverlayEncoder(out, ["-i", src], "0:v:0", "null", w, h, patches, start_us) as enc:
+            enc.write(yuva, t_us)
     """
 
     def __init__(
         self,
         out_path: Path,
+        source_args: Sequence[str],
+        video_stream: str,
+        video_chain: str,
         width: int,
         height: int,
-        nominal_fps: float,
-        audio_from: Path | None = None,
+        patches: Sequence[Patch],
+        start_us: int,
         audio_codec: str | None = None,
-        video_delay_s: float = 0.0,
-        pix_fmt: str = "bgr24",
         colour: tuple[str, str, str] | None = None,
     ) -> None:
         self.out_path = Path(out_path)
+        if width % 2 or height % 2 or width <= 0 or height <= 0:
+            raise ValueError(f"yuva420p overlay frames need an even size, not {width}x{height}")
         self.width, self.height = width, height
-        if pix_fmt == "yuv420p" and (width % 2 or height % 2):
-            raise ValueError(f"yuv420p frames must have an even size, not {width}x{height}")
-        fourcc, half_bytes_per_pixel = RAW_FORMATS[pix_fmt]
-        self.frame_bytes = width * height * half_bytes_per_pixel // 2
+        self.frame_bytes = width * height * 5 // 2
         self.last_us = -1
         self.frames = 0
-        audio: list[str] = []
-        if audio_from is not None and audio_codec is not None:
-            audio = [*FILE_ONLY, "-i", str(audio_from)]
-        filters = []
-        if width % 2 or height % 2:
-            # yuv420p needs even sizes: an odd one gets one black row/column rather than losing one.
-            filters.append("pad=ceil(iw/2)*2:ceil(ih/2)*2")
-        if colour:
-            # Tag the frames themselves: ffmpeg takes colour tags from frames, not from -colorspace.
-            keys = ("colorspace", "color_primaries", "color_trc")
-            tags = [f"{k}={v}" for k, v in zip(keys, colour, strict=True) if v not in ("unknown", "reserved")]
-            filters += [f"setparams={':'.join(tags)}"] if tags else []
+        tags = colour_tags(colour)
+        # Tag the frames themselves: ffmpeg takes colour tags from frames, not from -colorspace.
+        graph = overlay_graph(
+            video_stream, video_chain, patches, [f"setparams={':'.join(tags)}"] if tags else []
+        )
         cmd = [
             exe(), *QUIET, "-loglevel", "error", "-y",
-            # The video starts where it started in the source, relative to the source's audio.
-            "-itsoffset", f"{max(0.0, video_delay_s):.6f}",
+            *source_args,
+            # ffmpeg starts every input at 0; this puts the overlay back where its first frame belongs.
+            "-itsoffset", f"{start_us / 1e6:.6f}",
             "-protocol_whitelist", "pipe", "-f", "matroska", "-i", "pipe:0",
-            *audio,
-            "-map", "0:v:0", *(["-map", "1:a:0", *audio_args(audio_codec)] if audio else ["-an"]),
-            *(["-vf", ",".join(filters)] if filters else []),
-            "-fps_mode", "passthrough", "-enc_time_base", "1/90000", "-video_track_timescale", "90000",
+            "-filter_complex", graph, "-map", "[vout]",
+            *(["-map", "0:a:0", *audio_args(audio_codec)] if audio_codec else ["-an"]),
+            "-fps_mode", "passthrough",
             *H264_ARGS,
             "-map_metadata", "-1",
             str(self.out_path),
@@ -258,7 +297,7 @@ class H264Writer:
         # Drain stderr so ffmpeg never blocks on it while we block writing frames.
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
-        self._write(_Matroska.header(width, height, nominal_fps, fourcc))
+        self._write(_Matroska.header(width, height, 30.0, RAW_FOURCC["yuva420p"]))
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -274,16 +313,15 @@ class H264Writer:
         except BrokenPipeError:
             self._fail("ffmpeg stopped accepting frames")
 
-    def write(self, image: npt.NDArray[np.uint8], t: float) -> None:
-        """Append a frame (HxWx3 BGR, or cv2's I420 layout) shown at `t` seconds; times must increase."""
-        if image.nbytes != self.frame_bytes or image.dtype != np.uint8:
-            raise ValueError(f"frame {image.shape} {image.dtype} is not one {self.width}x{self.height} frame")
-        t_us = int(round(t * 1e6))
+    def write(self, frame: npt.NDArray[np.uint8], t_us: int) -> None:
+        """Append an overlay frame (Y, U, V, A planes back to back) at `t_us`; times must increase."""
+        if frame.nbytes != self.frame_bytes or frame.dtype != np.uint8:
+            raise ValueError(f"frame {frame.shape} {frame.dtype} is not one {self.width}x{self.height} frame")
         if t_us <= self.last_us:
-            raise ValueError(f"frame time {t} s does not increase")
+            raise ValueError(f"frame time {t_us} us does not increase")
         self.last_us = t_us
         self._write(_Matroska.cluster_head(t_us, self.frame_bytes))
-        self._write(np.ascontiguousarray(image).data.cast("B"))
+        self._write(np.ascontiguousarray(frame).data.cast("B"))
         self.frames += 1
 
     def close(self, timeout_s: float = 600.0) -> None:
@@ -311,7 +349,7 @@ class H264Writer:
         log = b"".join(self._stderr).decode("utf-8", "replace")
         raise RuntimeError(f"encoding {self.out_path.name}: {what}: {last_line(log)}")
 
-    def __enter__(self) -> H264Writer:
+    def __enter__(self) -> OverlayEncoder:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

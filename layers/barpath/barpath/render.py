@@ -1,23 +1,26 @@
 """Overlay video and velocity plot.
 
-The overlay decodes the input again (video.frames), draws the last couple of seconds of bar path on
-each frame, and streams the frames, each with its own presentation time, into ffmpeg's H.264 encoder,
-which also takes the original sound from the input. Only measured positions are drawn: nothing for
-`lost` frames, hollow marks for `predicted` ones.
+The overlay shows the last couple of seconds of bar path, the current rep's numbers and, at the end, a
+table of reps. One ffmpeg decodes the input, lays those over it and encodes H.264 with the original
+sound; Python draws only the small patches they live in (the box of the whole path, the panels) and
+streams them, one timestamped frame per video frame (ffmpeg.OverlayEncoder). Only measured positions
+are drawn: nothing for `lost` frames, hollow marks for `predicted` ones.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from barpath import video
-from barpath.ffmpeg import H264Writer
+from barpath import ffmpeg, video
+from barpath.errors import EmptyVideoError
 from barpath.kinematics import Analysis
 from barpath.schema import PathResult, Rep
 from barpath.video import VideoInfo
@@ -25,7 +28,8 @@ from barpath.video import VideoInfo
 Image = npt.NDArray[np.uint8]
 
 TRAIL_S = 2.0  # seconds of path behind the current frame
-FADE_LEVELS = 4  # the trail fades in this many steps (each step is one blend over the trail's box)
+FADE_LEVELS = 4  # the trail fades in this many steps (runs of one step are one polyline)
+EARLY_US = 100  # an overlay frame is timed this much (at most a third of a frame) before its video frame
 END_TABLE_S = 3.0  # the per-rep table shows at least this long before the end
 
 # BGR. Concentric (bar going up) green, eccentric (down) orange, anything else light grey.
@@ -100,58 +104,117 @@ def _line_thickness(thick: int, half: int) -> int:
 
 
 class _Canvas:
-    """Drawing on planar YUV 4:2:0 in place: each shape goes on the luma plane at full size and on the
-    two chroma planes at half size (cv2's fixed-point `shift` plus one halves every coordinate)."""
+    """Drawing on YUVA 4:2:0 with straight alpha (what ffmpeg's overlay lays over the video): the alpha
+    plane carries each shape's antialiased coverage times its opacity, the colour planes its plain colour
+    a pixel wider all round (no antialiasing), so every pixel with some alpha has the true colour and
+    edges do not darken. Luma and alpha are full size, chroma half size (cv2's fixed-point `shift` plus
+    one halves every coordinate)."""
 
-    def __init__(self, y: Image, u: Image, v: Image, bt709: bool) -> None:
-        self.planes = (y, u, v)
+    def __init__(self, y: Image, u: Image, v: Image, a: Image, bt709: bool) -> None:
+        self.planes = (y, u, v, a)
         self.bt709 = bt709
 
     @classmethod
-    def of(cls, frame: video.I420Frame, bt709: bool) -> _Canvas:
-        return cls(*frame.planes(), bt709=bt709)
+    def frame(cls, data: Image, width: int, height: int, bt709: bool) -> _Canvas:
+        """Views of the planes of one yuva420p frame stored back to back in `data`."""
+        flat = data.reshape(-1)
+        luma, chroma = width * height, (width // 2) * (height // 2)
+        y = flat[:luma].reshape(height, width)
+        u = flat[luma : luma + chroma].reshape(height // 2, width // 2)
+        v = flat[luma + chroma : luma + 2 * chroma].reshape(height // 2, width // 2)
+        a = flat[luma + 2 * chroma :].reshape(height, width)
+        return cls(y, u, v, a, bt709)
 
     def region(self, x0: int, y0: int, x1: int, y1: int) -> _Canvas:
         """A view of the box from (x0, y0) (rounded down to even, so chroma lines up) to (x1, y1)."""
         x0, y0 = x0 - x0 % 2, y0 - y0 % 2
-        y, u, v = self.planes
+        y, u, v, a = self.planes
         half = (slice(y0 // 2, (y1 + 1) // 2), slice(x0 // 2, (x1 + 1) // 2))
-        return _Canvas(y[y0:y1, x0:x1], u[half], v[half], self.bt709)
+        return _Canvas(y[y0:y1, x0:x1], u[half], v[half], a[y0:y1, x0:x1], self.bt709)
 
-    def copy(self) -> _Canvas:
-        y, u, v = self.planes
-        return _Canvas(y.copy(), u.copy(), v.copy(), self.bt709)
+    def clear(self, keep: float = 1.0) -> None:
+        """Black, letting `keep` of the picture behind through (1: fully transparent)."""
+        for plane, value in zip(self.planes, (16, 128, 128, round(255 * (1.0 - keep))), strict=True):
+            plane.fill(value)
 
-    def blend_from(self, other: _Canvas, alpha: float) -> None:
-        for mine, theirs in zip(self.planes, other.planes, strict=True):
-            cv2.addWeighted(theirs, alpha, mine, 1.0 - alpha, 0.0, dst=mine)
+    def values(self, bgr: Colour, alpha: float) -> tuple[int, int, int, int]:
+        """(Y, U, V, A) of `bgr` at opacity `alpha`."""
+        return (*_to_yuv(bgr, self.bt709), round(255 * alpha))
 
-    def darken(self, alpha: float) -> None:
-        """Towards black: luma towards 16, chroma towards neutral 128."""
-        for n, plane in enumerate(self.planes):
-            cv2.convertScaleAbs(plane, dst=plane, alpha=alpha, beta=(16 if n == 0 else 128) * (1 - alpha))
-
-    def line(self, a: tuple[int, int], b: tuple[int, int], bgr: Colour, thick: int, shift: int) -> None:
-        for n, (plane, value) in enumerate(zip(self.planes, _to_yuv(bgr, self.bt709), strict=True)):
-            half = min(n, 1)
-            cv2.line(plane, a, b, value, _line_thickness(thick, half), cv2.LINE_AA, shift + half)
+    def polyline(
+        self, points: npt.NDArray[np.int32], values: tuple[int, int, int, int], thick: int, shift: int
+    ) -> None:
+        """Joined segments through `points` (fixed point, `shift` bits)."""
+        y, u, v, a = self.planes
+        cv2.polylines(y, [points], False, values[0], thick + 2, cv2.LINE_8, shift)
+        for plane, value in ((u, values[1]), (v, values[2])):
+            cv2.polylines(plane, [points], False, value, _line_thickness(thick + 2, 1), cv2.LINE_8, shift + 1)
+        cv2.polylines(a, [points], False, values[3], thick, cv2.LINE_AA, shift)
 
     def circle(
         self, c: tuple[int, int], radius: int, bgr: Colour, thick: int, shift: int, luma_only: bool = False
     ) -> None:
-        planes = self.planes[:1] if luma_only else self.planes
-        for n, (plane, value) in enumerate(zip(planes, _to_yuv(bgr, self.bt709), strict=False)):
-            half = min(n, 1)
-            # Rims stay thin on chroma too, or a hollow mark fills in with colour.
-            rim = thick if thick < 0 else max(1, thick >> half)
-            cv2.circle(plane, c, radius, value, rim, cv2.LINE_AA, shift + half)
+        """A disc (thick < 0) or a ring; `luma_only` leaves the chroma under it as it is."""
+        y, u, v, a = self.planes
+        values = self.values(bgr, 1.0)
+        one = 1 << shift  # a pixel, in fixed point
+        # The colour covers the antialiased edge: a disc one pixel wider, a ring two pixels thicker.
+        solid = (radius + one, thick) if thick < 0 else (radius, thick + 2)
+        cv2.circle(y, c, solid[0], values[0], solid[1], cv2.LINE_8, shift)
+        if not luma_only:
+            for plane, value in ((u, values[1]), (v, values[2])):
+                # Rims stay thin on chroma too, or a hollow mark fills in with colour.
+                rim = solid[1] if thick < 0 else max(1, solid[1] >> 1)
+                cv2.circle(plane, c, solid[0], value, rim, cv2.LINE_8, shift + 1)
+        cv2.circle(a, c, radius, values[3], thick, cv2.LINE_AA, shift)
 
     def text(self, s: str, org: tuple[int, int], scale: float, thick: int) -> None:
-        # Luma only: white on a darkened (so nearly grey) box needs no chroma.
-        cv2.putText(self.planes[0], s, org, FONT, scale, 235, thick, cv2.LINE_AA)
+        # Luma and alpha only: white on a darkened (so grey) box needs no chroma.
+        y, _, _, a = self.planes
+        cv2.putText(y, s, org, FONT, scale, 235, thick, cv2.LINE_AA)
+        cv2.putText(a, s, org, FONT, scale, 255, thick, cv2.LINE_AA)
+
+
+@dataclass(frozen=True)
+class _Box:
+    """A box of the picture, [x0, x1) x [y0, y1), its corner on even coordinates (chroma lines up)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def w(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def h(self) -> int:
+        return self.y1 - self.y0
+
+
+def _even_box(x0: float, y0: float, x1: float, y1: float, width: int, height: int) -> _Box | None:
+    """The box clipped to the picture and grown to even corners and an even size (4:2:0 needs both)."""
+    bx0, by0 = max(0, math.floor(x0)), max(0, math.floor(y0))
+    bx0, by0 = bx0 - bx0 % 2, by0 - by0 % 2
+    bx1, by1 = min(width, math.ceil(x1)), min(height, math.ceil(y1))
+    if bx1 <= bx0 or by1 <= by0:
+        return None
+    return _Box(bx0, by0, bx1 + (bx1 - bx0) % 2, by1 + (by1 - by0) % 2)
+
+
+@dataclass(frozen=True)
+class _TextBox:
+    box: _Box
+    line_h: int
+    lines: list[str]
 
 
 class _Painter:
+    """What goes over frame k, drawn into three patches of the picture: the trail (the box of the whole
+    path, so known before the first frame), the numbers panel (top left) and the per-rep table (top
+    right). Each patch is drawn with coordinates relative to its own corner."""
+
     def __init__(self, width: int, height: int, track: _Track, reps: list[Rep], calibrated: bool) -> None:
         self.w, self.h = width, height
         self.track = track
@@ -165,17 +228,37 @@ class _Painter:
         end = float(track.t[-1]) if len(track.t) else 0.0
         last_rep_end = max((_rep_end(r) for r in reps), default=math.inf)
         self.table_from = min(last_rep_end, end - END_TABLE_S)
+        self._styles: dict[tuple[int, int, bool], tuple[tuple[int, int, int, int], int]] = {}
 
-    def paint(self, canvas: _Canvas, k: int, t: float) -> None:
+    # -- where things go (known before rendering) --
+
+    def trail_box(self) -> _Box | None:
+        """Everything the trail and the current-point mark can cover, over the whole clip."""
         tr = self.track
-        if k < len(tr.t):
-            self._trail(canvas, k)
-            self._current(canvas, k)
-        self._numbers(canvas, k, t)
-        if self.reps and t >= self.table_from:
-            self._table(canvas)
+        ok = np.isfinite(tr.x) & np.isfinite(tr.y)
+        if not ok.any():
+            return None
+        m = self.radius + self.line + 3  # the mark's rim and antialiased edges reach past the centre line
+        xs, ys = tr.x[ok], tr.y[ok]
+        return _even_box(xs.min() - m, ys.min() - m, xs.max() + m + 1, ys.max() + m + 1, self.w, self.h)
 
-    def _trail(self, canvas: _Canvas, k: int) -> None:
+    def panel_box(self) -> _Box | None:
+        """The union of every frame's numbers panel."""
+        boxes = [self._numbers(k, float(t)).box for k, t in enumerate(self.track.t)] or [
+            self._numbers(0, 0.0).box
+        ]
+        x1, y1 = max(b.x1 for b in boxes), max(b.y1 for b in boxes)
+        return _even_box(boxes[0].x0, boxes[0].y0, x1, y1, self.w, self.h)
+
+    def table_box(self) -> _Box | None:
+        if not self.reps:
+            return None
+        b = self._table().box
+        return _even_box(b.x0, b.y0, b.x1, b.y1, self.w, self.h)
+
+    # -- drawing --
+
+    def trail(self, canvas: _Canvas, origin: _Box, k: int) -> None:
         tr = self.track
         t_now = tr.t[k]
         j0 = int(np.searchsorted(tr.t, t_now - TRAIL_S, side="right"))
@@ -185,50 +268,66 @@ class _Painter:
         seg = np.nonzero(ok[:-1] & ok[1:])[0]
         if seg.size == 0:
             return
-        pts = np.stack([xs, ys], axis=1)
+        shift = 4  # sub-pixel line ends: cv2 takes fixed-point coordinates
+        pts = np.stack([xs - origin.x0, ys - origin.y0], axis=1)
+        fixed = np.round(np.nan_to_num(pts) * (1 << shift)).astype(np.int32)
         age = (t_now - tr.t[j0 + seg + 1]) / TRAIL_S
         level = np.minimum((age * FADE_LEVELS).astype(int), FADE_LEVELS - 1)
-        used = pts[np.concatenate([seg, seg + 1])]
-        pad = self.line + 2
-        x0 = max(0, int(np.floor(used[:, 0].min())) - pad)
-        y0 = max(0, int(np.floor(used[:, 1].min())) - pad)
-        x0, y0 = x0 - x0 % 2, y0 - y0 % 2
-        x1 = min(self.w, int(np.ceil(used[:, 0].max())) + pad + 1)
-        y1 = min(self.h, int(np.ceil(used[:, 1].max())) + pad + 1)
-        if x1 <= x0 or y1 <= y0:
-            return
-        roi = canvas.region(x0, y0, x1, y1)
-        shift = 4  # sub-pixel line ends: cv2 takes fixed-point coordinates
-        fixed = np.round(np.nan_to_num(pts - (x0, y0)) * (1 << shift)).astype(np.int32)
-        for lv in range(FADE_LEVELS - 1, -1, -1):  # oldest first, so newer segments lie on top
-            mine = seg[level == lv]
-            if mine.size == 0:
+        phase = tr.phase[j0 + seg + 1]
+        seen = tr.kind[j0 + seg + 1] == _SEEN
+        # Runs of joined segments in one style go in one polyline; oldest first, so newer lie on top.
+        start = 0
+        for s in range(1, seg.size + 1):
+            if (
+                s < seg.size
+                and seg[s] == seg[s - 1] + 1
+                and level[s] == level[start]
+                and phase[s] == phase[start]
+                and seen[s] == seen[start]
+            ):
                 continue
-            layer = roi if lv == 0 else roi.copy()
-            for s in mine:
-                colour = _COLOUR_OF_CODE[int(tr.phase[j0 + s + 1])]
-                thick = self.line if tr.kind[j0 + s + 1] == _SEEN else max(1, self.line // 2)
-                a, b = (int(fixed[s, 0]), int(fixed[s, 1])), (int(fixed[s + 1, 0]), int(fixed[s + 1, 1]))
-                layer.line(a, b, colour, thick, shift)
-            if lv:
-                roi.blend_from(layer, 1.0 - lv / FADE_LEVELS)
+            values, thick = self._style(int(phase[start]), int(level[start]), bool(seen[start]), canvas)
+            canvas.polyline(fixed[seg[start] : seg[s - 1] + 2], values, thick, shift)
+            start = s
 
-    def _current(self, canvas: _Canvas, k: int) -> None:
+    def _style(
+        self, phase: int, level: int, seen: bool, canvas: _Canvas
+    ) -> tuple[tuple[int, int, int, int], int]:
+        key = (phase, level, seen)
+        if key not in self._styles:
+            # Older steps are more transparent: the trail fades out.
+            values = canvas.values(_COLOUR_OF_CODE[phase], 1.0 - level / FADE_LEVELS)
+            self._styles[key] = values, self.line if seen else max(1, self.line // 2)
+        return self._styles[key]
+
+    def current(self, canvas: _Canvas, origin: _Box, k: int) -> None:
         tr = self.track
         if tr.kind[k] == _LOST or not (np.isfinite(tr.x[k]) and np.isfinite(tr.y[k])):
             return
-        centre = (int(round(tr.x[k] * 16)), int(round(tr.y[k] * 16)))
+        centre = (int(round((tr.x[k] - origin.x0) * 16)), int(round((tr.y[k] - origin.y0) * 16)))
         colour = _COLOUR_OF_CODE[int(tr.phase[k])]
         if tr.kind[k] == _PREDICTED:  # hollow: a guess, not a measurement
             canvas.circle(centre, self.radius * 16, colour, self.line, 4)
         else:
             canvas.circle(centre, self.radius * 16, colour, -1, 4)
-            # A white rim in luma only: at half size its grey chroma would cover the whole dot.
+            # A white rim without chroma: at half size its grey chroma would cover the whole dot.
             canvas.circle(
                 centre, self.radius * 16, (255, 255, 255), max(1, self.line // 2), 4, luma_only=True
             )
 
-    def _numbers(self, canvas: _Canvas, k: int, t: float) -> None:
+    def numbers(self, canvas: _Canvas, origin: _Box, k: int) -> None:
+        t = float(self.track.t[k])
+        self._draw_text(canvas, origin, self._numbers(k, t))
+
+    def table(self, canvas: _Canvas, origin: _Box) -> None:
+        self._draw_text(canvas, origin, self._table())
+
+    def shows_table(self, k: int) -> bool:
+        return bool(self.reps) and float(self.track.t[k]) >= self.table_from
+
+    # -- text --
+
+    def _numbers(self, k: int, t: float) -> _TextBox:
         rep = self._rep_for(k, t)
         lines: list[str] = []
         if rep is None:
@@ -243,7 +342,7 @@ class _Painter:
             c = rep.concentric
             lines.append(f"mean {_num(c.mean_velocity_mps)}  peak {_num(c.peak_velocity_mps)} m/s")
             lines.append(f"ROM {_num(c.displacement_m)} m")
-        self._text_box(canvas, lines, (self._pad(), self._pad()))
+        return self._text_box(lines, (self._pad(), self._pad()))
 
     def _rep_for(self, k: int, t: float) -> Rep | None:
         """The rep under way at frame k, else the last one that has started."""
@@ -256,7 +355,7 @@ class _Painter:
         started = [r for r in self.reps if _rep_start(r) <= t]
         return started[-1] if started else None
 
-    def _table(self, canvas: _Canvas) -> None:
+    def _table(self) -> _TextBox:
         unit = "m/s" if self.calibrated else "(no scale)"
         rows = [f"rep  mean  peak {unit}  ROM m"]
         shown = self.reps[-12:]  # a long set keeps its last twelve: the table must fit the frame
@@ -265,27 +364,30 @@ class _Painter:
             numbers = (_num(c.mean_velocity_mps), _num(c.peak_velocity_mps), _num(c.displacement_m))
             rows.append(f"{r.index:>3}  " + "  ".join(numbers))
         (tw, _), _ = cv2.getTextSize(max(rows, key=len), FONT, self.font_scale, self.text_thick)
-        self._text_box(canvas, rows, (self.w - tw - 3 * self._pad(), self._pad()))
+        return self._text_box(rows, (self.w - tw - 3 * self._pad(), self._pad()))
 
     def _pad(self) -> int:
         return max(6, round(min(self.w, self.h) / 60))
 
-    def _text_box(self, canvas: _Canvas, lines: list[str], origin: tuple[int, int]) -> None:
-        if not lines:
-            return
+    def _text_box(self, lines: list[str], origin: tuple[int, int]) -> _TextBox:
         sizes = [cv2.getTextSize(s, FONT, self.font_scale, self.text_thick) for s in lines]
         line_h = max(h + base for (_, h), base in sizes) + self.text_thick * 2
         box_w = max(w for (w, _), _ in sizes) + 2 * self._pad()
         box_h = line_h * len(lines) + self._pad()
         x0, y0 = max(0, origin[0]), max(0, origin[1])
         x0, y0 = x0 - x0 % 2, y0 - y0 % 2
-        x1, y1 = min(self.w, x0 + box_w), min(self.h, y0 + box_h)
-        if x1 <= x0 or y1 <= y0:
+        box = _Box(x0, y0, min(self.w, x0 + box_w), min(self.h, y0 + box_h))
+        return _TextBox(box, line_h, lines)
+
+    def _draw_text(self, canvas: _Canvas, origin: _Box, text: _TextBox) -> None:
+        b = text.box
+        if b.w <= 0 or b.h <= 0:
             return
+        x0, y0 = b.x0 - origin.x0, b.y0 - origin.y0
         # Darken rather than cover: the lifter stays visible behind the numbers.
-        canvas.region(x0, y0, x1, y1).darken(0.35)
-        for n, s in enumerate(lines):
-            canvas.text(s, (x0 + self._pad(), y0 + (n + 1) * line_h), self.font_scale, self.text_thick)
+        canvas.region(x0, y0, x0 + b.w, y0 + b.h).clear(keep=0.35)
+        for n, s in enumerate(text.lines):
+            canvas.text(s, (x0 + self._pad(), y0 + (n + 1) * text.line_h), self.font_scale, self.text_thick)
 
 
 def _num(v: float | None) -> str:
@@ -302,37 +404,115 @@ def _rep_end(rep: Rep) -> float:
     return max(ends)
 
 
+def _pack(sizes: list[tuple[int, int]]) -> tuple[int, int, list[tuple[int, int]]]:
+    """Place boxes of `sizes` side by side in one small frame: (width, height, corners). Tries a row, a
+    column, and the tallest beside a column of the rest, and keeps the smallest (fewer bytes a frame)."""
+
+    def row(items: list[int]) -> tuple[int, int, dict[int, tuple[int, int]]]:
+        x, at = 0, {}
+        for i in items:
+            at[i] = (x, 0)
+            x += sizes[i][0]
+        return x, max(sizes[i][1] for i in items), at
+
+    def column(items: list[int], x0: int = 0) -> tuple[int, int, dict[int, tuple[int, int]]]:
+        y, at = 0, {}
+        for i in items:
+            at[i] = (x0, y)
+            y += sizes[i][1]
+        return max(sizes[i][0] for i in items), y, at
+
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i][1])
+    options = [row(order), column(order)]
+    if len(order) > 2:
+        tall = order[0]
+        w_rest, h_rest, at = column(order[1:], sizes[tall][0])
+        at[tall] = (0, 0)
+        options.append((sizes[tall][0] + w_rest, max(sizes[tall][1], h_rest), at))
+    w, h, at = min(options, key=lambda o: o[0] * o[1])
+    return w, h, [at[i] for i in range(len(sizes))]
+
+
+def _overlay_times_us(first_pts_s: float, t: npt.NDArray[np.float64]) -> tuple[int, list[int]]:
+    """(where the first overlay frame sits on the source's clock, each frame's time after it), all in
+    microseconds. overlay shows the newest overlay frame at or before a video frame, so each frame is
+    timed a little before its video frame (a rounding of either clock cannot put it after) and well
+    after the video frame before it."""
+    abs_us = (first_pts_s + t) * 1e6
+    gap = np.diff(abs_us, prepend=abs_us[0] - 2 * EARLY_US)
+    at = np.floor(abs_us - np.minimum(EARLY_US, gap / 3)).astype(np.int64)
+    start = max(0, int(at[0])) if at.size else 0
+    times: list[int] = []
+    for a in at.tolist():
+        times.append(max(a - start, times[-1] + 1 if times else 0))
+    return start, times
+
+
+def _first_pts_s(info: VideoInfo) -> float:
+    """The first frame's time on the file's clock, as `video` reads it (its frames' t start there)."""
+    # A generator: closing it stops the decoder after one frame.
+    frames = cast(Generator[video.I420Frame, None, None], video.frames_i420(info))
+    try:
+        return next(frames).pts_s
+    except StopIteration:
+        raise EmptyVideoError(f"{info.path.name}: the video has no frames") from None
+    finally:
+        frames.close()
+
+
 def render_overlay(info: VideoInfo, result: PathResult, analysis: Analysis, out_path: Path) -> None:
-    """H.264 yuv420p +faststart, original audio kept, same size and timing as the input."""
+    """H.264 yuv420p +faststart, original audio kept, same size, frames and timing as the input.
+
+    One ffmpeg decodes the input, lays what Python draws over it and encodes: Python draws only the
+    patches that change (trail, numbers, table) and sends them as one small frame per video frame."""
     track = _track(result, analysis)
     calibrated = result.calibration.meters_per_pixel is not None
     painter = _Painter(info.width, info.height, track, result.reps, calibrated=calibrated)
     bt709 = info.colour is not None and info.colour[0].startswith("bt709")
-    width, height = video.even_size(info)
-    writer: H264Writer | None = None
-    try:
-        # Planar YUV straight from the decoder to the encoder: no colour conversion on either side.
-        for frame in video.frames_i420(info):
-            if writer is None:
-                writer = H264Writer(
-                    out_path,
-                    width,
-                    height,
-                    info.fps,
-                    audio_from=info.path if info.has_audio else None,
-                    audio_codec=(info.audio_codec or "unknown") if info.has_audio else None,
-                    video_delay_s=frame.pts_s,
-                    pix_fmt="yuv420p",
-                    colour=info.colour,
-                )
-            painter.paint(_Canvas.of(frame, bt709), frame.i, frame.t)
-            writer.write(frame.data, frame.t)
-        if writer is not None:
-            writer.close()
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
+    boxes = {
+        name: box
+        for name, box in (
+            ("trail", painter.trail_box()),
+            ("panel", painter.panel_box()),
+            ("table", painter.table_box()),
+        )
+        if box is not None
+    }
+    names = list(boxes)
+    sw, sh, corners = _pack([(boxes[n].w, boxes[n].h) for n in names])
+    buffer = np.empty(sw * sh * 5 // 2, np.uint8)
+    whole = _Canvas.frame(buffer, sw, sh, bt709)
+    whole.clear()
+    patches = [
+        ffmpeg.Patch(cx, cy, boxes[n].w, boxes[n].h, boxes[n].x0, boxes[n].y0)
+        for n, (cx, cy) in zip(names, corners, strict=True)
+    ]
+    views = {
+        n: whole.region(cx, cy, cx + boxes[n].w, cy + boxes[n].h)
+        for n, (cx, cy) in zip(names, corners, strict=True)
+    }
+    start_us, times_us = _overlay_times_us(_first_pts_s(info), track.t)
+    even_w, even_h = video.even_size(info)
+    # The frames `video` gives the tracker: upright (ffmpeg autorotates), size pinned, padded to even.
+    chain = f"scale=w={info.width}:h={info.height},pad={even_w}:{even_h},format=yuv420p"
+    source = ["-max_pixels", str(info.limits.max_pixels), *ffmpeg.FILE_ONLY, "-i", str(info.path)]
+    stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
+    audio = (info.audio_codec or "unknown") if info.has_audio else None
+    table_drawn = False
+    with ffmpeg.OverlayEncoder(
+        out_path, source, stream, chain, sw, sh, patches, start_us, audio, info.colour
+    ) as enc:
+        for k, t_us in enumerate(times_us):
+            if "trail" in views:
+                views["trail"].clear()
+                painter.trail(views["trail"], boxes["trail"], k)
+                painter.current(views["trail"], boxes["trail"], k)
+            views["panel"].clear()
+            painter.numbers(views["panel"], boxes["panel"], k)
+            if "table" in views and not table_drawn and painter.shows_table(k):
+                painter.table(views["table"], boxes["table"])  # it stays: it never changes
+                table_drawn = True
+            enc.write(buffer, t_us)
 
 
 def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
