@@ -191,8 +191,8 @@ class _Matroska:
         return b"\x1f\x43\xb6\x75" + cls.size(len(body) + frame_bytes) + body
 
 
-# Raw layouts the Matroska writer takes: ffmpeg's name -> its fourcc for raw video.
-RAW_FOURCC = {"bgr24": b"BGR\x18", "yuv420p": b"I420", "yuva420p": b"Y4\x0b\x08"}
+# ffmpeg's raw-video tag for yuva420p (planar Y, U, V, then alpha), as Matroska's colour space.
+YUVA420P_FOURCC = b"Y4\x0b\x08"
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,8 @@ class OverlayEncoder:
         # Drain stderr so ffmpeg never blocks on it while we block writing frames.
         self._drain = threading.Thread(target=self._read_stderr, daemon=True)
         self._drain.start()
-        self._write(_Matroska.header(width, height, 30.0, RAW_FOURCC["yuva420p"]))
+        # No nominal rate (0): overlay goes by each frame's own time, and the output by the source's.
+        self._write(_Matroska.header(width, height, 0.0, YUVA420P_FOURCC))
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
