@@ -27,6 +27,8 @@ CASES = {
         lift="squat", n_reps=3, rotation_deg=90, width=720, height=1280, seed=6
     ),
     "deadlift-occluded": synth.SynthSpec(lift="deadlift", n_reps=3, occlusion=True, seed=7),
+    # Larger than the tracking size: tracked on a decoder-shrunk copy, reported in full-size pixels.
+    "squat-1080p": synth.SynthSpec(lift="squat", n_reps=2, width=1920, height=1080, seed=8),
 }
 
 

@@ -345,12 +345,23 @@ class _StderrReader(threading.Thread):
             self.done.set()
 
 
-def frames(info: VideoInfo) -> Iterator[Frame]:
-    """Stream upright BGR frames with true timestamps; memory does not grow with clip length."""
-    w, h = info.width, info.height
+def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Iterator[Frame]:
+    """Stream upright BGR frames with true timestamps; memory does not grow with clip length.
+
+    `size` (width, height) asks the decoder for smaller frames (see `scaled_size`): scaling inside
+    ffmpeg costs far less than piping full frames into Python and shrinking them there."""
+    w, h = size or (info.width, info.height)
     # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
-    for i, t, pts, image in _decode(info, f"scale=w={w}:h={h},format=bgr24", "bgr24", (h, w, 3)):
+    # Area averaging keeps a circle's centre where it was (pixel centres map linearly).
+    chain = f"scale=w={w}:h={h}:flags=area,format=bgr24"
+    for i, t, pts, image in _decode(info, chain, "bgr24", (h, w, 3)):
         yield Frame(i, t, image, pts)
+
+
+def scaled_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
+    """The upright size shrunk so its longer side is at most `max_side` (never enlarged)."""
+    factor = min(1.0, max_side / max(info.width, info.height))
+    return max(1, round(info.width * factor)), max(1, round(info.height * factor))
 
 
 @dataclass
