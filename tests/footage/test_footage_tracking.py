@@ -102,6 +102,18 @@ def test_backlit_deadlift_followed_through_whole_pull(footage_dir: Path) -> None
     assert abs(ys[-1] - ys[0]) < 0.3 * radius
 
 
+def dot_mask(img: np.ndarray, mark: dict[str, str]) -> np.ndarray:
+    """The dot's own pixels: saturated green (the olive plate is far less saturated and yellower) near
+    the marker, grown by 2 px for the blurred fringe. Only the dot goes; the sleeve end it is drawn on
+    keeps its outline, as it would look had nobody drawn on it."""
+    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+    green = cv2.inRange(hsv, (50, 110, 60), (80, 255, 255))
+    near = np.zeros(img.shape[:2], np.uint8)
+    rad = int(max(float(mark["bbox_w"]), float(mark["bbox_h"]))) + 4
+    cv2.circle(near, (round(float(mark["x"])), round(float(mark["y"]))), rad, 255, -1)
+    return np.asarray(cv2.dilate(cv2.bitwise_and(green, near), np.ones((5, 5), np.uint8)), np.uint8)
+
+
 def paint_out_marker(src: Path, marker_csv: Path, dst: Path) -> None:
     """Copy of the clip with the green dot inpainted from its surroundings, re-encoded with x264."""
     marks = {int(r["frame"]): r for r in rows(marker_csv)}
@@ -142,14 +154,25 @@ def paint_out_marker(src: Path, marker_csv: Path, dst: Path) -> None:
             break
         m = marks.get(i)
         if m is not None:
-            mask = np.zeros(img.shape[:2], np.uint8)
-            rad = int(max(float(m["bbox_w"]), float(m["bbox_h"])) * 0.8) + 3
-            cv2.circle(mask, (round(float(m["x"])), round(float(m["y"]))), rad, 255, -1)
-            img = cv2.inpaint(img, mask, 5, cv2.INPAINT_TELEA)
+            img = cv2.inpaint(img, dot_mask(img, m), 3, cv2.INPAINT_TELEA)
         enc.stdin.write(img.tobytes())
         i += 1
     enc.stdin.close()
     assert enc.wait() == 0
+
+
+def dot_pixels(src: Path, marker_csv: Path) -> int:
+    marks = {int(r["frame"]): r for r in rows(marker_csv)}
+    cap = cv2.VideoCapture(str(src))
+    n, i = 0, 0
+    while True:
+        ok, img = cap.read()
+        if not ok:
+            break
+        if i in marks:
+            n += int(np.count_nonzero(dot_mask(img, marks[i])))
+        i += 1
+    return n
 
 
 def marker_distance(pts: list[TrackPoint], marker_csv: Path) -> np.ndarray:
@@ -168,16 +191,22 @@ def test_snatch_through_catch_with_and_without_dot(footage_dir: Path, tmp_path: 
     paint_out_marker(footage_dir / "snatch-competition.mp4", marker, painted)
     without = tracked(painted)
     # The dot is gone from the copy: its green no longer shows where the marker CSV says it was.
+    assert dot_pixels(painted, marker) < 0.02 * dot_pixels(footage_dir / "snatch-competition.mp4", marker)
     for pts in (with_dot, without):
         assert sum(p.state != "lost" for p in pts) / len(pts) >= 0.95
     d_with, d_without = marker_distance(with_dot, marker), marker_distance(without, marker)
     assert abs(float(np.mean(d_with)) - float(np.mean(d_without))) < 2.0, "tracker leans on the dot"
     # Known gap: the marker sits on the sleeve END, which perspective shifts away from the plate
     # centre: the offset is almost purely vertical and grows with the height above the camera
-    # (about +14 px at the floor, -9 px at the hips, -35 px overhead). The tracker reports the plate
-    # centre (about 20 px mean). The painted-out copy removes the end face itself (the paint disc is
-    # larger than it), so an end-face detector cannot agree between the two copies; the hub's
-    # brightness asymmetry follows the lighting, not the sleeve.
+    # (about +14 px at the floor, -9 px at the hips, -35 px overhead; a least-squares perspective
+    # model o = k (p - c) through the marker gives k 0.075, c (434, 547)). The tracker reports the
+    # plate centre (about 20 px mean). Image-based sleeve-end locators were tried on the painted copy
+    # (which keeps the sleeve's outline; only the dot's green goes) and fed to a per-clip robust fit of
+    # that model, and failed: a bright disc of the sleeve's size (0.08-0.13 plate radii) against its
+    # far side, and a bright body ending in a darker tip, both peak on the bright bushing ring around
+    # the hub (a fixed offset of ~(12, -15) px) on most frames; the marker's own offset scores below
+    # the frame's mean there, and the model fitted over those maps (k 0.035) gains under 1 px. The dot
+    # also covers the end cap itself (17 px vs a ~16 px sleeve), so no copy shows the cap's outline.
     assert float(np.mean(d_without)) <= 25.0
     if float(np.mean(d_without)) > 10.0:
         pytest.xfail(f"mean distance to sleeve-end marker {np.mean(d_without):.1f} px > 10 px target")
