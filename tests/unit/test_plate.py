@@ -8,7 +8,7 @@ import pytest
 
 from barpath.detect.base import Detector
 from barpath.detect.circle_fit import fit_rim
-from barpath.detect.plate import PlateFinder
+from barpath.detect.plate import ROUND_RIM_MIN, PlateFinder, rim_support
 
 pytestmark = pytest.mark.unit
 
@@ -60,3 +60,17 @@ def test_rim_fit_ignores_occluded_sector() -> None:
     fit = fit_rim(gray, 508.0, 352.0, 95.0)
     assert fit is not None
     assert np.hypot(fit.x - 500.0, fit.y - 360.0) < 0.5 and abs(fit.radius - 100.0) < 0.7
+
+
+def test_round_rim_tells_a_plate_from_a_circle_between_colour_bars() -> None:
+    plate = disc_frame(400.3, 300.7, 60.0, w=640, h=480)
+    assert rim_support(plate, 400.3, 300.7, 60.0) > 0.9
+    # A bar 48 px wide over a floor: a circle of radius 24 touches both sides and the floor, and the
+    # rest of its rim lies on flat colour, where only noise gives the rays an "edge".
+    rng = np.random.default_rng(2)
+    bars = np.zeros((240, 320, 3), np.uint8)
+    bars[:160] = (0, 190, 190)
+    bars[:160, :46] = (190, 190, 190)
+    bars[:160, 94:] = (190, 190, 0)
+    bars = np.clip(bars + rng.normal(0, 2, bars.shape), 0, 255).astype(np.uint8)
+    assert rim_support(bars, 70.0, 136.0, 24.0) < ROUND_RIM_MIN

@@ -17,7 +17,7 @@ import numpy as np
 
 from barpath.detect.base import Candidate, Detector, FrameBGR
 from barpath.detect.circle_fit import RimFit
-from barpath.detect.plate import CHANNELS, refine_full
+from barpath.detect.plate import CHANNELS, ROUND_RIM_MIN, refine_full, rim_support
 from barpath.errors import NoPlateFoundError
 from barpath.plate_flow import Grey, Pts, disc_corners, grey_small, lk_fb, lk_scale, median_motion
 from barpath.plate_seed import (
@@ -80,6 +80,7 @@ def track(
     first_motion: float | None = None
     last_detect: float | None = None
     need_detect = False
+    last_image: FrameBGR | None = None
     for fr in it:
         if seeder is None:
             seeder = Seeder(lk_scale(fr.image))
@@ -100,12 +101,16 @@ def track(
             break
         if fr.t - pending[0][1] >= SEED_MAX_S:
             steady = seeder.best_static()
-            if steady is not None and steady.last_i == fr.i:
+            if steady is not None and steady.last_i == fr.i and _round_rim(fr.image, steady):
                 chosen, start = steady, fr
                 break
+        last_image = fr.image
     else:
         if seeder is not None:
-            chosen = seeder.moving() or seeder.best_static()
+            chosen = seeder.moving()
+            steady = seeder.best_static()
+            if chosen is None and steady is not None and _round_rim(last_image, steady):
+                chosen = steady
     if chosen is None or seeder is None:
         name = info.path.name if info.path else "video"
         raise NoPlateFoundError(
@@ -121,6 +126,14 @@ def track(
     tracker = PlateTracker(start.image, start.t, seed, detector)
     for fr in it:
         yield emit(tracker.step(fr))
+
+
+def _round_rim(image: FrameBGR | None, tr: Tracklet) -> bool:
+    """A plate that never moves is taken only on a real rim, strong nearly all the way round: without
+    motion nothing else tells a plate from a circle that fits between straight edges (colour bars,
+    door frames)."""
+    c = tr.last
+    return image is not None and rim_support(image, c.x, c.y, tr.radius) >= ROUND_RIM_MIN
 
 
 def _from_tracklet(tr: Tracklet, frames: list[tuple[int, float]]) -> Iterator[TrackPoint]:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from barpath.detect.base import Candidate, FrameBGR
-from barpath.detect.circle_fit import Gray, RimFit, fit_rim
+from barpath.detect.circle_fit import Gray, RimFit, fit_rim, rim_points
 from barpath.detect.radial_vote import radial_vote
 
 DETECT_LONG_SIDE = 320  # plates are big: 320 px keeps even a far plate above ~8 px radius
@@ -55,6 +55,35 @@ def refine_full(
     if f is None:
         return None
     return replace(f, x=f.x + x0, y=f.y + y0)
+
+
+ROUND_RIM_MIN = 0.45  # share of rays that must find a strong edge on the circle for a never-moving plate
+
+
+def rim_support(frame: FrameBGR, x: float, y: float, r: float) -> float:
+    """Share of the rays from (x, y) that meet a strong edge on the circle of radius r, in the channel
+    where most do. A plate's rim is an edge nearly all the way round. The rim fit's quality counts any
+    ray whose strongest edge lands on the circle, and on a flat patch that is noise: a circle inscribed
+    in a colour bar (two straight sides and a floor touching it, the rest flat) scores like half a plate.
+    Here an edge counts only where it is strong compared with the circle's best edges."""
+    h, w = frame.shape[:2]
+    m = 1.2 * r + 8
+    x0, y0 = max(0, int(x - m)), max(0, int(y - m))
+    x1, y1 = min(w, int(x + m) + 1), min(h, int(y + m) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return 0.0
+    best = 0.0
+    for chan in CHANNELS:
+        roi = channel(frame[y0:y1, x0:x1], chan) if frame.ndim == 3 else frame[y0:y1, x0:x1]
+        roi = np.asarray(cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120)), np.uint8)
+        pts, _, strength = rim_points(roi, x - x0, y - y0, 0.85 * r, 1.15 * r)
+        if len(pts) == 0:
+            continue
+        d = np.hypot(pts[:, 0] - (x - x0), pts[:, 1] - (y - y0))
+        strong = strength >= max(4.0, 0.3 * float(np.percentile(strength, 80)))
+        on = np.abs(d - r) <= max(1.5, 0.05 * r)
+        best = max(best, float(np.count_nonzero(strong & on)) / len(pts))
+    return best
 
 
 @dataclass(frozen=True)
