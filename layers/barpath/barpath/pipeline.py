@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -80,9 +81,12 @@ def process(
     # Build everything in a sibling temp dir, then move into place: no half-written result is visible.
     staging = Path(tempfile.mkdtemp(prefix=".barpath-", dir=outdir))
     try:
-        render.render_plot(result, analysis, staging / PLOT)
-        if opts.render_video:
-            render.render_overlay(info, result, analysis, staging / OVERLAY)
+        # The overlay render mostly waits on ffmpeg, so the plot is drawn meanwhile on another thread.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            plot = pool.submit(render.render_plot, result, analysis, staging / PLOT)
+            if opts.render_video:
+                render.render_overlay(info, result, analysis, staging / OVERLAY)
+            plot.result()
         result.write(staging / PATH_JSON)
         names = [PLOT, PATH_JSON] + ([OVERLAY] if opts.render_video else [])
         for name in names:
