@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from barpath.aws.keys import result_keys
@@ -152,8 +153,10 @@ def test_batch_job_killed_midway_is_retried_and_results_appear_all_at_once(corpu
     env = {**os.environ, **flow.env, "AWS_BATCH_JOB_ID": "job-1"}
     try:
         first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(4.0)  # mid-pipeline: decoding and tracking
-        first.send_signal(signal.SIGKILL)  # the Spot host disappears
+        # The Spot host disappears mid-pipeline: while the overlay is being encoded, the latest moment
+        # before any output exists. Waiting for that (not a fixed sleep) holds however fast the job is.
+        assert _wait_for_encoder(first.pid, timeout_s=300), "the job never started encoding its overlay"
+        first.send_signal(signal.SIGKILL)
         first.wait()
         assert path_json not in flow.results()
         assert flow.notifications(wait_s=0.2) == []
@@ -168,3 +171,18 @@ def test_batch_job_killed_midway_is_retried_and_results_appear_all_at_once(corpu
     assert [m["status"] for m in flow.notifications()] == ["succeeded"]
     doc = json.loads(flow.s3.get_object(Bucket=flow.stack.results_bucket, Key=path_json)["Body"].read())
     assert doc["schema"] == "barpath/path@1"
+
+
+def _wait_for_encoder(pid: int, timeout_s: float) -> bool:
+    """True once process `pid` has an x264-encoding ffmpeg child (the overlay render)."""
+    parent = psutil.Process(pid)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and parent.is_running():
+        for child in parent.children(recursive=True):
+            try:
+                if "libx264" in child.cmdline():
+                    return True
+            except psutil.Error:
+                continue
+        time.sleep(0.01)
+    return False
