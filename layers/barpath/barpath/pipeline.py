@@ -88,7 +88,8 @@ def process(
                 render.render_overlay(info, result, analysis, staging / OVERLAY)
             plot.result()
         result.write(staging / PATH_JSON)
-        names = [PLOT, PATH_JSON] + ([OVERLAY] if opts.render_video else [])
+        # path.json last: where it exists, the set is complete (the same rule as in the results bucket).
+        names = [PLOT] + ([OVERLAY] if opts.render_video else []) + [PATH_JSON]
         for name in names:
             (staging / name).replace(outdir / name)
     finally:
