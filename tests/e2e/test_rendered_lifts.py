@@ -71,3 +71,4 @@ def test_rep_count_exact_and_velocity_within_0_03(run) -> None:
         err = abs(got["concentric"]["mean_velocity_mps"] - want.concentric.mean_velocity_mps)
         assert err <= MAX_MCV_ERR_MPS, f"{name} rep {want.index}: MCV error {err:.3f} m/s"
         assert abs(got["concentric"]["displacement_m"] - want.concentric.displacement_m) < 0.03
+        assert abs(got["horizontal_deviation_m"] - want.horizontal_deviation_m) < 0.01

@@ -883,7 +883,8 @@ def _rep_truth(motion: _Motion) -> list[Rep]:
         t_lo, t_hi = min(con.t0, ecc.t0), max(con.t1, ecc.t1)
         tt = np.linspace(t_lo, t_hi, 400)
         x, _, _, _ = motion.eval(tt)
-        reps.append(Rep(k, _phase(con), _phase(ecc), float(x.max() - x.min())))
+        # Horizontal deviation: the farthest the bar end gets sideways from where the rep started.
+        reps.append(Rep(k, _phase(con), _phase(ecc), float(np.max(np.abs(x - x[0])))))
     return reps
 
 
