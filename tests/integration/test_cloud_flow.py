@@ -139,6 +139,8 @@ def test_non_video_fails_with_a_code_and_does_not_raise(cloud: LocalCloud, handl
     msgs = cloud.notifications()
     assert len(msgs) == 1 and msgs[0]["status"] == "failed"
     assert msgs[0]["error"]["code"] == "not_a_video"
+    # The message names the user's file, not the handler's private copy of it.
+    assert "program.pdf" in msgs[0]["error"]["message"] and "input." not in msgs[0]["error"]["message"]
     assert msgs[0]["outputs"] == {} and out["results"][0]["notification"]["status"] == "failed"
     assert _results(cloud, "uploads/notes/program.pdf")["listed"] == set()
 

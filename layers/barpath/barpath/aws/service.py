@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from barpath.aws import batch_submit, models, notify, routing, storage
@@ -57,7 +57,7 @@ def handle_upload(ref: UploadRef, settings: Settings, *, request_id: str | None,
         if decision is not None and decision.route == "batch":
             return _queue(ref, settings, request_id, decision.reason)
         with _workdir() as work:
-            video_path = storage.download(ref, work / ("input" + _suffix(ref.key)))
+            video_path = storage.download(ref, work / _local_name(ref.key))
             info = _probe(video_path, settings)
             remaining = remaining_s() if remaining_s is not None else None
             decision = routing.by_duration(info.duration_s, remaining, settings)
@@ -75,7 +75,7 @@ def run_job(ref: UploadRef, settings: Settings, *, job_id: str | None) -> dict[s
         _check_scope(ref, settings)
         storage.head(ref)
         with _workdir() as work:
-            video_path = storage.download(ref, work / ("input" + _suffix(ref.key)))
+            video_path = storage.download(ref, work / _local_name(ref.key))
             return process_and_publish(ref, settings, video_path, work / "out", route="batch",
                                        request_id=job_id, job_id=job_id, reason="batch job")
     except BarpathError as exc:
@@ -105,7 +105,9 @@ def process_and_publish(ref: UploadRef, settings: Settings, video_path: Path, ou
 
 def fail(ref: UploadRef, settings: Settings, exc: BarpathError, *, route: notify.Route,
          request_id: str | None, job_id: str | None = None) -> dict[str, Any]:
-    msg = notify.message("failed", ref.contract(), route, error=(exc.code, exc.message),
+    # The core names the file it was handed, our private copy; the user knows their own file's name.
+    message = exc.message.replace(_local_name(ref.key), PurePosixPath(ref.key).name or ref.key)
+    msg = notify.message("failed", ref.contract(), route, error=(exc.code, message),
                          request_id=request_id, job_id=job_id)
     return outcome(msg, message_id=notify.publish(settings.topic_arn, msg), reason=exc.code)
 
@@ -135,6 +137,11 @@ def _check_scope(ref: UploadRef, settings: Settings) -> None:
         raise InvalidRequestError(f"{ref.key!r} is not under {UPLOADS_PREFIX}")
     # Before any work: refuses '..' segments and names too long to hold their results.
     result_keys(ref.key)
+
+
+def _local_name(key: str) -> str:
+    """What the upload is called in the private work folder: never the key itself (any bytes at all)."""
+    return "input" + _suffix(key)
 
 
 def _suffix(key: str) -> str:
