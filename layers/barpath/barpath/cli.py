@@ -142,18 +142,19 @@ def _run_process(args: argparse.Namespace) -> int:
         raise InputNotFoundError(f"{path}: no such file")
     if path.is_dir():
         raise InputNotFoundError(f"{path}: is a directory, not a video file")
-    info = video.probe(path)
-    bar = Progress(sys.stderr, info.frame_count, enabled=not args.quiet)
     options = pipeline.Options(
         plate_diameter_mm=args.plate_diameter_mm,
         detector=args.detector,
         model=args.model,
         render_video=not args.no_video,
-        progress=bar.update,
         lift=args.lift,
     )
+    # Probed once: the frame count sizes the progress bar and the pipeline reuses the probe.
+    info = video.probe(path, options.limits)
+    bar = Progress(sys.stderr, info.frame_count, enabled=not args.quiet)
+    options.progress = bar.update
     try:
-        outputs = pipeline.process(path, args.outdir, options)
+        outputs = pipeline.process(path, args.outdir, options, info=info)
     finally:
         bar.close()
     print(format_report(outputs.result.to_dict()))

@@ -45,11 +45,17 @@ class Outputs:
 
 
 def process(
-    video_path: Path, outdir: Path, options: Options | None = None, detector: Detector | None = None
+    video_path: Path,
+    outdir: Path,
+    options: Options | None = None,
+    detector: Detector | None = None,
+    info: video.VideoInfo | None = None,
 ) -> Outputs:
-    """Run the pipeline. Outputs appear in `outdir` only when all of them are complete."""
+    """Run the pipeline. Outputs appear in `outdir` only when all of them are complete.
+
+    `info`: the probe of `video_path` under `options.limits`, where the caller already has it."""
     opts = options or Options()
-    info = video.probe(Path(video_path), opts.limits)
+    info = info or video.probe(Path(video_path), opts.limits)
     if min(info.width, info.height) < MIN_SIDE_PX:
         # No plate fits in a sliver (1x1, 4097x3), and the detectors' downscaling would collapse it.
         raise NoPlateFoundError(

@@ -64,7 +64,7 @@ def handle_upload(ref: UploadRef, settings: Settings, *, request_id: str | None,
             if decision.route == "batch":
                 return _queue(ref, settings, request_id, decision.reason)
             return process_and_publish(ref, settings, video_path, work / "out", route="lambda",
-                                       request_id=request_id, reason=decision.reason)
+                                       request_id=request_id, reason=decision.reason, info=info)
     except BarpathError as exc:
         return fail(ref, settings, exc, route="lambda", request_id=request_id)
 
@@ -84,7 +84,7 @@ def run_job(ref: UploadRef, settings: Settings, *, job_id: str | None) -> dict[s
 
 def process_and_publish(ref: UploadRef, settings: Settings, video_path: Path, outdir: Path, *,
                         route: notify.Route, request_id: str | None, job_id: str | None = None,
-                        reason: str = "") -> dict[str, Any]:
+                        reason: str = "", info: VideoInfo | None = None) -> dict[str, Any]:
     from barpath import pipeline
 
     started = time.monotonic()
@@ -95,7 +95,8 @@ def process_and_publish(ref: UploadRef, settings: Settings, video_path: Path, ou
         limits=_limits(settings),
     )
     detector = _detector(options.detector, options.model)
-    outputs = pipeline.process(video_path, outdir, options, detector=detector)
+    # `info` is the routing probe where there was one (same limits): the file is not probed twice.
+    outputs = pipeline.process(video_path, outdir, options, detector=detector, info=info)
     written = storage.upload_outputs(settings.results_bucket, ref.key, _files(outputs))
     msg = notify.message("succeeded", ref.contract(), route, outputs=written, summary=summary_of(outputs),
                          request_id=request_id, job_id=job_id)
