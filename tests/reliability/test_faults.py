@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,9 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
+from barpath import ffmpeg
 from barpath.aws.keys import result_keys
 
 from .corpus import BY_NAME, Corpus
@@ -130,8 +131,8 @@ _JOB = [sys.executable, "-m", "barpath.aws.batch", "--bucket", "{bucket}", "--ke
 
 
 @pytest.mark.slow
-def test_batch_job_killed_midway_is_retried_and_results_appear_all_at_once(corpus: Corpus,
-                                                                           flow: Flow) -> None:
+def test_batch_job_killed_midway_is_retried_and_results_appear_all_at_once(corpus: Corpus, flow: Flow,
+                                                                           tmp_path: Path) -> None:
     key = "uploads/spot.mp4"
     flow.upload(corpus.path(BY_NAME["plain_h264"]), key)
     expected = set(result_keys(key).values())
@@ -151,12 +152,19 @@ def test_batch_job_killed_midway_is_retried_and_results_appear_all_at_once(corpu
     watcher.start()
     cmd = [a.format(bucket=flow.stack.uploads_bucket, key=key) for a in _JOB]
     env = {**os.environ, **flow.env, "AWS_BATCH_JOB_ID": "job-1"}
+    started = tmp_path / "encoder-started"
+    held = {**env, "IMAGEIO_FFMPEG_EXE": str(_encoder_holding_ffmpeg(tmp_path, started))}
     try:
-        first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # The Spot host disappears mid-pipeline: while the overlay is being encoded, the latest moment
-        # before any output exists. Waiting for that (not a fixed sleep) holds however fast the job is.
-        assert _wait_for_encoder(first.pid, timeout_s=300), "the job never started encoding its overlay"
-        first.send_signal(signal.SIGKILL)
+        # before any output exists. The real ffmpeg runs behind a wrapper that marks the encoder's
+        # start and holds it there, so the kill lands at that point however fast the machine is.
+        first = subprocess.Popen(cmd, env=held, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 start_new_session=True)
+        deadline = time.monotonic() + 300
+        while not started.exists() and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert started.exists(), "the job never started encoding its overlay"
+        os.killpg(first.pid, signal.SIGKILL)  # the whole host: the job and its ffmpeg children
         first.wait()
         assert path_json not in flow.results()
         assert flow.notifications(wait_s=0.2) == []
@@ -173,16 +181,15 @@ def test_batch_job_killed_midway_is_retried_and_results_appear_all_at_once(corpu
     assert doc["schema"] == "barpath/path@1"
 
 
-def _wait_for_encoder(pid: int, timeout_s: float) -> bool:
-    """True once process `pid` has an x264-encoding ffmpeg child (the overlay render)."""
-    parent = psutil.Process(pid)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and parent.is_running():
-        for child in parent.children(recursive=True):
-            try:
-                if "libx264" in child.cmdline():
-                    return True
-            except psutil.Error:
-                continue
-        time.sleep(0.01)
-    return False
+
+
+def _encoder_holding_ffmpeg(tmp_path: Path, started: Path) -> Path:
+    """An ffmpeg that is the real one, except that an x264 encode first marks `started` and waits."""
+    wrapper = tmp_path / "ffmpeg"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'case " $* " in *" libx264 "*) : > {shlex.quote(str(started))}; sleep 600;; esac\n'
+        f'exec {shlex.quote(ffmpeg.exe())} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
