@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from barpath import pipeline, schema, synth
+from barpath import pipeline, schema, synth, video
+from media import run
 
 pytestmark = pytest.mark.unit
 
@@ -30,3 +32,40 @@ def test_path_json_is_moved_into_place_last(tmp_path: Path, monkeypatch: pytest.
     # Nothing but the three outputs: the staging folder is gone.
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(moved)
     schema.validate(json.loads(out.path_json.read_text()))
+
+
+def test_overlay_lies_over_its_own_frame_when_the_picture_starts_late(tmp_path: Path) -> None:
+    """The overlay's clock comes from the tracking decode's first frame (no second decode for it). A
+    picture that starts half a second after the file's start (common when sound leads) must still get
+    each frame's own drawing: a clock off by that much would draw frame k's mark 15 frames early."""
+    src = tmp_path / "lift.mp4"
+    gt = synth.render_clip(synth.SynthSpec.plain(lift="deadlift", n_reps=1, width=480, height=360), src)
+    late = tmp_path / "late.mp4"
+    run(["-itsoffset", "0.5", "-i", str(src), "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono",
+         "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(late)])  # fmt: skip
+    info = video.probe(late)
+    assert next(video.frames(info)).pts_s == pytest.approx(0.5, abs=1e-3)
+    out = pipeline.process(late, tmp_path / "out", info=info)
+    assert out.overlay is not None
+    source = list(video.frames(info))
+    drawn = list(video.frames(video.probe(out.overlay)))
+    assert len(drawn) == len(source) == len(gt.frames)
+    frames = out.result.frames
+    # Where the bar rises fast, the place it reaches 10 frames later (higher than it has been yet) is
+    # still bare in frame k: nothing is drawn ahead of the bar. Its place at frame k carries the mark.
+    ys = [f.y for f in gt.frames]
+    fresh = [k for k in range(len(ys) - 10) if ys[k + 10] < min(ys[: k + 1]) - 40]
+    assert len(fresh) >= 5
+    for k in fresh:
+        now, ahead = frames[k], frames[k + 10]
+        assert now.x is not None and now.y is not None and ahead.x is not None and ahead.y is not None
+        assert _changed(source[k].image, drawn[k].image, now.x, now.y) > 30, k
+        assert _changed(source[k].image, drawn[k].image, ahead.x, ahead.y) < 15, k
+
+
+def _changed(before: np.ndarray, after: np.ndarray, x: float, y: float) -> float:
+    """Mean absolute change of the 3x3 pixels at (x, y): what the overlay drew there."""
+    xi, yi = int(round(x)), int(round(y))
+    a = before[yi - 1 : yi + 2, xi - 1 : xi + 2].astype(np.int16)
+    b = after[yi - 1 : yi + 2, xi - 1 : xi + 2].astype(np.int16)
+    return float(np.abs(a - b).mean())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,7 +62,7 @@ def process(
             f"{Path(video_path).name}: {info.width}x{info.height} frames are too small to show a plate"
         )
     det = detector or build_detector(opts.detector, opts.model)
-    points = _track_full_res(info, det, opts)
+    points, first_pts_s = _track_full_res(info, det, opts)
     if not points:
         raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
     analysis = kinematics.analyse(points, plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift)
@@ -91,7 +91,7 @@ def process(
         with ThreadPoolExecutor(max_workers=1) as pool:
             plot = pool.submit(render.render_plot, result, analysis, staging / PLOT)
             if opts.render_video:
-                render.render_overlay(info, result, analysis, staging / OVERLAY)
+                render.render_overlay(info, result, analysis, staging / OVERLAY, first_pts_s)
             plot.result()
         result.write(staging / PATH_JSON)
         # path.json last: where it exists, the set is complete (the same rule as in the results bucket).
@@ -109,24 +109,36 @@ def process(
     )
 
 
-def _track_full_res(info: video.VideoInfo, det: Detector, opts: Options) -> list[track.TrackPoint]:
-    """Track on frames the decoder has shrunk to TRACK_MAX_SIDE, reported in full-resolution pixels.
+def _track_full_res(
+    info: video.VideoInfo, det: Detector, opts: Options
+) -> tuple[list[track.TrackPoint], float | None]:
+    """Track on frames the decoder has shrunk to TRACK_MAX_SIDE, reported in full-resolution pixels;
+    also the first frame's time on the file's clock (the overlay needs it: no second decode for it).
 
     Decoding and piping full 1080p/4K frames into Python costs more than tracking itself; the rim fit
     stays sub-pixel at this size (0.15 px mean on rendered 1080p lifts, radius unchanged)."""
     size = video.scaled_size(info, TRACK_MAX_SIDE)
     small = replace(info, width=size[0], height=size[1])
     sx, sy = info.width / size[0], info.height / size[1]
-    points = list(track.track(video.frames(info, size), det, small, progress=opts.progress))
+    first_pts: list[float] = []
+
+    def frames() -> Iterator[video.Frame]:
+        for fr in video.frames(info, size):
+            if not first_pts:
+                first_pts.append(fr.pts_s)
+            yield fr
+
+    points = list(track.track(frames(), det, small, progress=opts.progress))
+    first = first_pts[0] if first_pts else None
     if (sx, sy) == (1.0, 1.0):
-        return points
+        return points, first
     for p in points:
         # Pixel centres sit on integer coordinates: scale about the image edge, not pixel 0's centre.
         if p.x is not None and p.y is not None:
             p.x, p.y = (p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5
         if p.radius is not None:
             p.radius *= 0.5 * (sx + sy)
-    return points
+    return points, first
 
 
 def _r(v: float | None) -> float | None:

@@ -460,8 +460,17 @@ def _first_pts_s(info: VideoInfo) -> float:
         frames.close()
 
 
-def render_overlay(info: VideoInfo, result: PathResult, analysis: Analysis, out_path: Path) -> None:
+def render_overlay(
+    info: VideoInfo,
+    result: PathResult,
+    analysis: Analysis,
+    out_path: Path,
+    first_pts_s: float | None = None,
+) -> None:
     """H.264 yuv420p +faststart, original audio kept, same size, frames and timing as the input.
+
+    `first_pts_s`: the first frame's time on the file's clock (`video.Frame.pts_s`) where the caller
+    decoded it already; otherwise one frame is decoded here to read it.
 
     One ffmpeg decodes the input, lays what Python draws over it and encodes: Python draws only the
     patches that change (trail, numbers, table) and sends them as one small frame per video frame."""
@@ -491,7 +500,8 @@ def render_overlay(info: VideoInfo, result: PathResult, analysis: Analysis, out_
         n: whole.region(cx, cy, cx + boxes[n].w, cy + boxes[n].h)
         for n, (cx, cy) in zip(names, corners, strict=True)
     }
-    start_us, times_us = _overlay_times_us(_first_pts_s(info), track.t)
+    first = _first_pts_s(info) if first_pts_s is None else first_pts_s
+    start_us, times_us = _overlay_times_us(first, track.t)
     even_w, even_h = video.even_size(info)
     # The frames `video` gives the tracker: upright (ffmpeg autorotates), size pinned, padded to even.
     chain = f"scale=w={info.width}:h={info.height},pad={even_w}:{even_h},format=yuv420p"

@@ -78,6 +78,9 @@ class Frame:
 
 # A decode that produces nothing for this long is hung (or fed by a hostile file): give up.
 STALL_TIMEOUT_S = 120.0
+# `frames` feeds a tracker that keeps one core busy in Python: ffmpeg's default (a thread per core and
+# one more) then fights it for the other core and spends a quarter more CPU on the same decode.
+DECODE_THREADS = 1
 
 _STREAM = re.compile(
     r"^\s*Stream #0:(\d+)(?:\[[^\]]*\])?(?:\([^)]*\))?: "
@@ -363,7 +366,7 @@ def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Iterator[Fra
     chain = (
         f"scale=w={w}:h={h}:flags=area:out_color_matrix=bt601:out_range=tv,pad={ew}:{eh},format=yuv420p"
     )
-    for i, t, pts, data in _decode(info, chain, "yuv420p", (eh * 3 // 2, ew)):
+    for i, t, pts, data in _decode(info, chain, "yuv420p", (eh * 3 // 2, ew), threads=DECODE_THREADS):
         bgr = cv2.cvtColor(data, cv2.COLOR_YUV2BGR_I420)
         yield Frame(i, t, np.asarray(bgr[:h, :w] if (ew, eh) != (w, h) else bgr, np.uint8), pts)
 
@@ -416,11 +419,14 @@ def frames_i420(info: VideoInfo) -> Iterator[I420Frame]:
 
 
 def _decode(
-    info: VideoInfo, filters: str, pix_fmt: str, shape: tuple[int, ...]
+    info: VideoInfo, filters: str, pix_fmt: str, shape: tuple[int, ...], threads: int | None = None
 ) -> Iterator[tuple[int, float, float, npt.NDArray[np.uint8]]]:
-    """(index, time, pts, raw frame) from an ffmpeg child; `filters` run after the timestamp log."""
+    """(index, time, pts, raw frame) from an ffmpeg child; `filters` run after the timestamp log.
+    `threads`: decoder threads (None: ffmpeg's choice, one per core and then some)."""
     stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
     cmd = [ffmpeg.exe(), *ffmpeg.QUIET, "-loglevel", "info"]
+    if threads is not None:
+        cmd += ["-threads", str(threads), "-filter_threads", str(threads)]
     cmd += _input(info.path, info.limits)
     cmd += ["-map", stream, "-an", "-sn", "-dn"]
     cmd += ["-vf", f"showinfo=checksum=0,{filters}", "-fps_mode", "passthrough"]
