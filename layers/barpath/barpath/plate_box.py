@@ -1,12 +1,12 @@
 """An opencv-contrib box tracker that carries the plate across frames where its corners give no flow
 (motion blur in a fast pull, the lifter's body in front at the catch, a plain plate face).
 
-MOSSE, chosen by measurement on the working-scale grey copy (plate_flow.grey_small; bench/box_trackers.py):
-a box of 72-100 px costs 0.1-0.3 ms an update and 0.8-1.5 ms to start (166 px: 0.8 and 4 ms), and its
-centre stayed within 0.04 plate radii of the rim fits over 8 frames of the real clips. CSRT was as steady
-but 12-23 ms an update; KCF 1-14 ms and 0.14 radii off after 8 frames; MedianFlow cheap but 0.14 radii
-off. On the fast drop of the snatch clip KCF and MedianFlow sat still on the background and said so
-with success; MOSSE reports the loss (its peak-to-sidelobe test), so those frames stay honestly
+MOSSE, chosen by measurement on the working-scale grey copy (plate_flow.grey_small), 2 cores: a box of
+72-100 px costs 0.1-0.3 ms an update and 0.8-1.5 ms to start (a 166 px box: 0.8 and 4 ms). Started on a
+rim fit in the real clips (bench/box_trackers.py), its centre was 0.04 / 0.05 plate radii from the later
+rim fits after 1 / 8 frames. CSRT: 0.04 / 0.08, but 12-23 ms an update. KCF: 0.11 / 0.23 and 1-14 ms.
+MedianFlow: cheap, 0.05 / 0.26. On the snatch clip's fast drop KCF and MedianFlow sat on the background
+and called it success; MOSSE reports the loss (its peak-to-sidelobe test), so those frames stay honestly
 `predicted`. MOSSE's box keeps its size, so it cannot shrink onto part of the plate the way CSRT's does,
 but it can slide off: its centre is only a seed for the rim refit, or a `tracked` position with a low
 confidence, never a measurement.
