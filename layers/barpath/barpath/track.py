@@ -2,10 +2,14 @@
 
 Seeding: detect plates in every frame of the first seconds and keep the one that moves with the lift
 (barpath.plate_seed). Tracking: forward-backward checked Lucas-Kanade on plate texture at a working scale
-carries the plate from frame to frame; a sub-pixel rim fit on the full-resolution ROI then measures its
-centre (the fit, not the flow, is the position wherever the rim is seen). Where neither works the position
-coasts on a decaying velocity for at most COAST_S, then the frame is `lost` and full-frame re-detection
-looks for the plate again. Every input frame yields exactly one TrackPoint, in order."""
+carries the plate from frame to frame; where the flow fails (motion blur, the body in front, too few
+corners) an opencv-contrib MOSSE box tracker (barpath.plate_box) carries it instead, started on the
+previous frame's position. A sub-pixel rim fit on the full-resolution ROI then measures the centre from
+either seed (the fit, not the flow or the box, is the position wherever the rim is seen: `detected`);
+unfitted, the flow's or the box's position is `tracked`, the box's with a lower confidence and for at
+most BOX_TRUST_S. Where nothing works the position coasts on a decaying velocity (`predicted`) for at
+most COAST_S, then the frame is `lost` and full-frame re-detection looks for the plate again. Every
+input frame yields exactly one TrackPoint, in order."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from barpath.detect.base import Candidate, Detector, FrameBGR
 from barpath.detect.circle_fit import RimFit
 from barpath.detect.plate import CHANNELS, ROUND_RIM_MIN, refine_full, rim_support
 from barpath.errors import NoPlateFoundError
+from barpath.plate_box import BoxCarrier
 from barpath.plate_flow import Grey, Pts, disc_corners, grey_small, lk_fb, lk_scale, median_motion
 from barpath.plate_seed import (
     FIT_MIN_QUALITY,
@@ -52,6 +57,10 @@ RECHECK_EVERY_S = 1.0  # full-frame check while tracking on flow alone
 # Flow alone is trusted this long after the last rim fit: a fast plate (a dropped bar) leaves its
 # corners behind on the background, and the flow then reports a still plate.
 FLOW_TRUST_S = 0.2
+# The box tracker alone is trusted this long after the last rim fit: its box slides off a plate it
+# keeps losing, and past this a coasting `predicted` is the more honest guess.
+BOX_TRUST_S = 0.4
+BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box centre is a weaker guess
 
 
 def track(
@@ -182,6 +191,8 @@ class PlateTracker:
         self.redetected = False
         self.prev_small = grey_small(image, self.scale)
         self.pts: Pts = self._features(self.prev_small)
+        self.box = BoxCarrier()
+        self.measured_prev = True  # the previous frame's position was a fit or flow, not a guess
 
     @property
     def radius(self) -> float:
@@ -219,6 +230,19 @@ class PlateTracker:
         self.pts = m[3]
         return m[0], m[1], m[2]
 
+    def _box_carry(self, small: Grey) -> tuple[float, float] | None:
+        """The box tracker's plate centre (full-res px) where the flow failed. It learns the plate on the
+        previous frame, at the previous position, and only if that position was measured: a box started on
+        a coasting guess would learn the background."""
+        if not self.box.active:
+            if not self.measured_prev:
+                return None
+            s = self.scale
+            if not self.box.start(self.prev_small, self.x / s, self.y / s, self.radius / s):
+                return None
+        c = self.box.update(small)
+        return None if c is None else (c[0] * self.scale, c[1] * self.scale)
+
     def _accept(self, f: RimFit | None, near: tuple[float, float], tol: float) -> bool:
         if f is None or f.quality < FIT_MIN_QUALITY:
             return False
@@ -236,10 +260,17 @@ class PlateTracker:
         small = grey_small(fr.image, self.scale)
         pred = (self.x + self.vx * dt, self.y + self.vy * dt)
         flow = None if self.lost else self._flow(small)
+        box = None
+        if flow is None and not self.lost:
+            box = self._box_carry(small)
+        else:
+            self.box.stop()
         state: State
         seed = pred
         if flow is not None:
             seed = (self.x + flow[0] * self.scale, self.y + flow[1] * self.scale)
+        elif box is not None:
+            seed = box
         fit: RimFit | None = None
         if not self.lost:
             known = self.steady_radius()
@@ -264,6 +295,9 @@ class PlateTracker:
         elif flow is not None and self._possible(seed[0], seed[1], dt):
             x, y = seed
             state, conf, radius = "tracked", 0.4 + 0.3 * flow[2], None
+        elif box is not None and fr.t - self.t_fit <= BOX_TRUST_S and self._possible(box[0], box[1], dt):
+            x, y = box
+            state, conf, radius = "tracked", BOX_CONFIDENCE, None
         elif not self.lost and fr.t - self.t_measured <= COAST_S:
             x, y = pred
             # A bar does not keep its speed unseen for long (it turns, or lands): the coasting speed
@@ -276,7 +310,14 @@ class PlateTracker:
             self.lost = True
             self.t = fr.t
             self.prev_small = small
+            self.box.stop()
+            self.measured_prev = False
             return TrackPoint(fr.i, fr.t, None, None, None, "lost", 0.0)
+        if not (state == "tracked" and flow is None):
+            # A fit relearns the plate where the rim was seen: the next flow failure starts a fresh box
+            # there. A box that was not believed this frame has slid off and is not followed further.
+            self.box.stop()
+        self.measured_prev = state != "predicted"
         if self.redetected:
             self.vx = self.vy = 0.0
             self.t_measured = fr.t
