@@ -60,6 +60,8 @@ FLOW_TRUST_S = 0.2
 # The box tracker alone is trusted this long after the last rim fit: its box slides off a plate it
 # keeps losing, and past this a coasting `predicted` is the more honest guess.
 BOX_TRUST_S = 0.4
+FLOW_AGREE_FIRM = 0.7  # share of corners agreeing on one motion for the flow to pin the seed
+FIT_NEAR_FLOW = 0.1  # then the rim fit must land within this many plate radii of it
 BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box centre is a weaker guess
 
 
@@ -250,6 +252,15 @@ class PlateTracker:
             return False
         return float(np.hypot(f.x - near[0], f.y - near[1])) <= tol * self.radius
 
+    @staticmethod
+    def _fit_tolerance(flow: tuple[float, float, float] | None) -> float:
+        """How far (plate radii) a rim fit may land from its seed. Corners that nearly all agree pin
+        the plate to a pixel or two; a fit far off them has caught another edge (the arm, a collar,
+        the hub's ring) even where its rays mostly agree."""
+        if flow is None:
+            return 0.6
+        return FIT_NEAR_FLOW if flow[2] >= FLOW_AGREE_FIRM else 0.3
+
     def _possible(self, x: float, y: float, dt: float) -> bool:
         """Reject physically impossible jumps from the last known position."""
         step = float(np.hypot(x - self.x, y - self.y))
@@ -259,7 +270,11 @@ class PlateTracker:
         dt = max(fr.t - self.t, 1e-6)
         small = grey_small(fr.image, self.scale)
         pred = (self.x + self.vx * dt, self.y + self.vy * dt)
-        flow = None if self.lost else self._flow(small)
+        # After a coasted frame the corners are wherever the plate was when the flow last worked; on a
+        # dropped bar that is background, and a flow from there reports a still plate at a stale spot.
+        # Only a rim fit (or re-detection) takes the track back from a guess.
+        resumed = not self.measured_prev
+        flow = None if self.lost or resumed else self._flow(small)
         box = None
         if flow is None and not self.lost:
             box = self._box_carry(small)
@@ -275,7 +290,7 @@ class PlateTracker:
         if not self.lost:
             known = self.steady_radius()
             f = refine_full(fr.image, seed[0], seed[1], self.radius, self.channel, known_radius=known)
-            if self._accept(f, seed, 0.3 if flow is not None else 0.6):
+            if self._accept(f, seed, self._fit_tolerance(flow)):
                 assert f is not None
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
@@ -330,7 +345,7 @@ class PlateTracker:
         self.x, self.y, self.t = x, y, fr.t
         self.lost = False
         self.prev_small = small
-        if state == "detected" and (self.redetected or len(self.pts) < 15 or fr.i % 10 == 0):
+        if state == "detected" and (self.redetected or resumed or len(self.pts) < 15 or fr.i % 10 == 0):
             self.pts = self._features(small)
         self.redetected = False
         return TrackPoint(fr.i, fr.t, x, y, radius, state, float(np.clip(conf, 0.0, 1.0)))
