@@ -10,6 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import cv2
+
 from barpath import kinematics, render, track, video
 from barpath.detect.base import Detector
 from barpath.detect.factory import build_detector
@@ -128,7 +130,14 @@ def _track_full_res(
                 first_pts.append(fr.pts_s)
             yield fr
 
-    points = list(track.track(frames(), det, small, progress=opts.progress))
+    # The tracker's OpenCV calls work on small ROIs and a 640 px copy: splitting each over both cores
+    # costs more in hand-offs than it saves, and the other core is decoding the next frames.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        points = list(track.track(frames(), det, small, progress=opts.progress))
+    finally:
+        cv2.setNumThreads(threads)
     first = first_pts[0] if first_pts else None
     if (sx, sy) == (1.0, 1.0):
         return points, first
