@@ -360,7 +360,7 @@ def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Iterator[Fra
     # scale pins the output size: a mid-stream resolution change must not tear the raw frame stream.
     # Area averaging keeps a circle's centre where it was (pixel centres map linearly). The pipe carries
     # the decoder's own 4:2:0 (half the bytes of BGR, no RGB conversion in ffmpeg); cv2 converts it
-    # on both cores in a fraction of a millisecond. cv2 knows only BT.601 limited range, so ffmpeg
+    # in well under a millisecond a frame. cv2 knows only BT.601 limited range, so ffmpeg
     # hands over that (free for most files; BT.709 phone video gets the matrix change it needs anyway).
     # An odd size is padded to even and cropped back.
     chain = (
