@@ -451,11 +451,21 @@ def _phase_spans(
         right = 0.5 * (te + nxt[3]) if nxt is not None else te + FIT_MARGIN_S
         # A stop that turns into a small reverse move (a clean's drop under the bar into the catch) is
         # no rest: the fit must not see that reverse move, or it drags the phase's end early.
-        left = max(left, _reversal_edge(t, leg.direction * v_up, zs, -1, peak))
-        right = min(right, _reversal_edge(t, leg.direction * v_up, ze, +1, peak))
-        fitted = _fit_move(track, ts, te, hs, he, max(left, ts - FIT_MARGIN_S), min(right, te + FIT_MARGIN_S))
+        rev_left = _reversal_edge(t, leg.direction * v_up, zs, -1, peak)
+        rev_right = _reversal_edge(t, leg.direction * v_up, ze, +1, peak)
+        w0, w1 = max(left, rev_left, ts - FIT_MARGIN_S), min(right, rev_right, te + FIT_MARGIN_S)
+        # Past a reversal edge there is no rest for a fitted stop to settle into (see _fit_move).
+        hard = (w0 == rev_left, w1 == rev_right)
+        fitted = _fit_move(track, ts, te, hs, he, w0, w1, hard=hard)
         if fitted is not None:
             ts, te, hs, he = fitted
+        else:
+            # Unfitted, an edge the bar reverses at is a turnaround, not a stop into rest: its zero
+            # crossing and the top of a parabola there, not the median of the "rest" that moves away.
+            if hard[0]:
+                ts, hs = zs, _boundary_height(track, zs, 0)
+            if hard[1]:
+                te, he = ze, _boundary_height(track, ze, 0)
         spans[id(leg)] = PhaseSpan(leg.direction, ts, te, hs, he, peak)
     # Fits of two phases meeting at a turnaround may overlap by a few ms: they meet halfway.
     for a, b in zip(legs, legs[1:], strict=False):
@@ -493,13 +503,26 @@ MOVE_SHAPES = (_min_jerk, _half_cosine)
 
 
 def _fit_move(
-    track: SmoothTrack, ts: float, te: float, hs: float, he: float, w0: float, w1: float
+    track: SmoothTrack,
+    ts: float,
+    te: float,
+    hs: float,
+    he: float,
+    w0: float,
+    w1: float,
+    hard: tuple[bool, bool] = (False, False),
 ) -> tuple[float, float, float, float] | None:
     """Fit one smooth point-to-point move to the raw heights of a phase and its edges, so that its start
     and end use every sample of the phase: read off the velocity alone, a stop is blurred by the slow,
     nearly still tails. Two shapes bracket how a bar starts and stops: minimum jerk (the smoothest
     path, which human movement follows closely: zero acceleration at the ends) and a half cosine
-    (abrupt: full acceleration at the ends). The one that fits better wins."""
+    (abrupt: full acceleration at the ends). The one that fits better wins.
+
+    `hard` marks window edges set by a reversal (a snatch's pull turning into the drop under the bar):
+    the move may not start before a hard w0 or end after a hard w1. There a symmetric move does not
+    describe the phase (a slow first pull, an explosive second), and a fit that carried its slow stop
+    on past the data lengthened the phase by a third and overshot the height; the velocity-derived
+    boundaries stand instead."""
     sel = track.used & (track.t >= w0) & (track.t <= w1)
     tt = track.t[sel]
     hh = -track.y_raw[sel]
@@ -524,6 +547,8 @@ def _fit_move(
         if not (fit.success and 0.5 * dur < T < 1.6 * dur and abs(t0 - ts) < 0.3 * dur + 0.1):
             continue
         if D * (he - hs) <= 0:
+            continue
+        if (hard[0] and t0 < w0) or (hard[1] and t0 + T > w1):
             continue
         # Minimum jerk unless the abrupt shape fits clearly better: on noisy tails the two look alike.
         cost = float(fit.cost) / (1.0 if shape is _min_jerk else ABRUPT_EVIDENCE)
