@@ -22,7 +22,9 @@ started from, so the catch and recovery of a clean or snatch belong to its one f
 ends are where the bar's vertical velocity is zero: first read off the smoothed velocity (its crossing
 at a turnaround, its slope extrapolated to zero at a stop), then refined by fitting one smooth move
 (minimum jerk, or a half cosine where that fits clearly better) to the raw heights of the whole phase,
-which times a stop to a few ms where the still, slow tails defeat any velocity threshold.
+which times a stop to a few ms where the still, slow tails defeat any velocity threshold. The fit may not
+run past a point where the bar reverses (a pull turning into the drop under the bar): such an edge is a
+turnaround, read at the velocity's zero crossing, whatever shape the pull had.
 
 Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
 `mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
