@@ -38,6 +38,7 @@ SAMPLE_S = 0.05
 @dataclass
 class Run:
     seconds: float  # wall time of pipeline.process inside the child
+    stage_s: dict[str, float]  # its stages (pipeline.Outputs.stage_s)
     tree_peak_mb: float  # sampled peak of the child's RSS plus its descendants'
     py_peak_mb: float  # the child's own ru_maxrss (exact, Python only)
     ffmpeg_peak_mb: float  # largest ffmpeg child's ru_maxrss
@@ -71,6 +72,7 @@ def run_pipeline(video: Path, outdir: Path) -> Run:
     doc = json.loads(out.strip().splitlines()[-1])
     return Run(
         doc["seconds"],
+        doc["stage_s"],
         max(peak, doc["py_peak_b"]) / 2**20,
         doc["py_peak_b"] / 2**20,
         doc["ffmpeg_peak_b"] / 2**20,
@@ -81,11 +83,12 @@ def child(video: Path, outdir: Path) -> None:
     from barpath import pipeline
 
     t0 = time.perf_counter()
-    pipeline.process(video, outdir)
+    out = pipeline.process(video, outdir)
     seconds = time.perf_counter() - t0
     kib = 1024  # Linux reports ru_maxrss in KiB
     doc = {
         "seconds": seconds,
+        "stage_s": out.stage_s,
         "py_peak_b": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib,
         "ffmpeg_peak_b": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib,
     }
@@ -162,6 +165,8 @@ def main() -> None:
                 run = replace(run, tree_peak_mb=max(run.tree_peak_mb, r.tree_peak_mb))
             assert run is not None
             results[name] = (gt, run, t_ref)
+            stages = ", ".join(f"{k} {v:.1f} s ({v / t_ref:.2f}x)" for k, v in run.stage_s.items())
+            print(f"[{name}] stages (x the transcode): {stages}", flush=True)
             acc = accuracy(gt, work / f"{name}-out" / "path.json")
             print(
                 f"[{name}] transcode {t_ref:.1f} s | pipeline {run.seconds:.1f} s | "

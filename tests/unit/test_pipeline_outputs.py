@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,12 @@ def test_path_json_is_moved_into_place_last(tmp_path: Path, monkeypatch: pytest.
         return real_replace(self, target)
 
     monkeypatch.setattr(Path, "replace", recording_replace)
+    t0 = time.perf_counter()
     out = pipeline.process(clip, tmp_path / "out")
+    elapsed = time.perf_counter() - t0
+    # Where the time went, stage by stage (make bench prints these): each took some, together no more.
+    assert list(out.stage_s) == ["track", "analyse", "render"]
+    assert all(v > 0 for v in out.stage_s.values()) and sum(out.stage_s.values()) <= elapsed
     assert moved[-1] == pipeline.PATH_JSON
     assert set(moved) == {pipeline.PATH_JSON, pipeline.OVERLAY, pipeline.PLOT}
     # Nothing but the three outputs: the staging folder is gone.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,9 @@ class Outputs:
     plot: Path
     result: PathResult
     analysis: Analysis
+    # Wall seconds per stage ("track": decode + track, "analyse", "render": overlay + plot + publish):
+    # where the time goes, for `make bench` and the logs.
+    stage_s: dict[str, float] = field(default_factory=dict)
 
 
 def process(
@@ -64,9 +68,13 @@ def process(
             f"{Path(video_path).name}: {info.width}x{info.height} frames are too small to show a plate"
         )
     det = detector or build_detector(opts.detector, opts.model)
+    stage_s: dict[str, float] = {}
+    t0 = time.perf_counter()
     points, first_pts_s = _track_full_res(info, det, opts)
+    stage_s["track"] = time.perf_counter() - t0
     if not points:
         raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
+    t0 = time.perf_counter()
     analysis = kinematics.analyse(points, plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift)
     result = PathResult(
         video=VideoMeta(
@@ -85,6 +93,8 @@ def process(
         reps=analysis.reps,
         summary=analysis.summary,
     )
+    stage_s["analyse"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     outdir.mkdir(parents=True, exist_ok=True)
     # Build everything in a sibling temp dir, then move into place: no half-written result is visible.
     staging = Path(tempfile.mkdtemp(prefix=".barpath-", dir=outdir))
@@ -102,12 +112,14 @@ def process(
             (staging / name).replace(outdir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    stage_s["render"] = time.perf_counter() - t0
     return Outputs(
         path_json=outdir / PATH_JSON,
         overlay=outdir / OVERLAY if opts.render_video else None,
         plot=outdir / PLOT,
         result=result,
         analysis=analysis,
+        stage_s=stage_s,
     )
 
 
