@@ -6,12 +6,14 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from barpath import track as track_mod
 from barpath import video
 from barpath.detect.base import Candidate
+from barpath.detect.circle_fit import RimFit
 from barpath.detect.plate import PlateFinder
 from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
@@ -143,3 +145,35 @@ def test_box_tracker_carries_plate_where_flow_and_rim_fit_fail(
     coasted = run_blinded()
     assert all(coasted[i].state in ("predicted", "lost") for i in window)
     assert window_error(boxed) < 0.5 * window_error(coasted)
+
+
+def test_weak_fits_at_one_offset_take_back_a_drifted_flow() -> None:
+    """Weak rim fits that keep one offset from the unconfirmed flow for DRIFT_FRAMES frames running move
+    the track onto the rim; fits that scatter, or that agree with the flow, do not."""
+    image = np.full((300, 400, 3), 200, np.uint8)
+    cv2.circle(image, (200, 150), 60, (40, 40, 40), -1)
+    tracker = track_mod.PlateTracker(
+        image, 0.0, Candidate(200, 150, 60, 0.9, (140, 90, 260, 210)), PlateFinder()
+    )
+    r = tracker.radius
+
+    def fit(dx: float, dy: float, quality_scale: float = 1.0) -> RimFit:
+        # inlier_frac x coverage/0.6 x contrast term: a third of the rim in view scores about 0.2.
+        return RimFit(200 + dx, 150 + dy, r, 0.6 * quality_scale, 0.2, 20.0, 1.0)
+
+    flow_at = (200.0, 150.0)
+    assert fit(0, 0).quality >= track_mod.DRIFT_FIT_QUALITY
+    steady = [(2, -20), (4, -22), (1, -19), (3, -21)]  # 0.33 radii above the flow, within 0.05 r
+    assert [tracker._drifted(fit(*o), flow_at) for o in steady] == [False, False, False, True]
+    tracker.drift.clear()
+    scattered = [(2, -20), (-8, -30), (10, -12), (0, -25)]
+    assert not any(tracker._drifted(fit(*o), flow_at) for o in scattered)
+    tracker.drift.clear()
+    near = [(1, 2), (0, 3), (2, 1), (1, 2)]  # the flow is right: nothing to correct
+    assert not any(tracker._drifted(fit(*o), flow_at) for o in near)
+    tracker.drift.clear()
+    # One fit too weak to count breaks the run: four in a row are needed again.
+    run = [tracker._drifted(fit(*o), flow_at) for o in steady[:3]]
+    run.append(tracker._drifted(fit(3, -21, quality_scale=0.1), flow_at))
+    run += [tracker._drifted(fit(*o), flow_at) for o in steady]
+    assert run == [False] * 7 + [True]

@@ -7,9 +7,10 @@ corners) an opencv-contrib MOSSE box tracker (barpath.plate_box) carries it inst
 previous frame's position. A sub-pixel rim fit on the full-resolution ROI then measures the centre from
 either seed (the fit, not the flow or the box, is the position wherever the rim is seen: `detected`);
 unfitted, the flow's or the box's position is `tracked`, the box's with a lower confidence and for at
-most BOX_TRUST_S. Where nothing works the position coasts on a decaying velocity (`predicted`) for at
-most COAST_S, then the frame is `lost` and full-frame re-detection looks for the plate again. Every
-input frame yields exactly one TrackPoint, in order."""
+most BOX_TRUST_S. Rim fits too weak to trust alone (a plate cut by the frame's edge) still correct a
+flow that has drifted, where several in a row hold one offset from it. Where nothing works the position
+coasts on a decaying velocity (`predicted`) for at most COAST_S, then the frame is `lost` and full-frame
+re-detection looks for the plate again. Every input frame yields exactly one TrackPoint, in order."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ BOX_TRUST_S = 0.4
 FLOW_AGREE_FIRM = 0.7  # share of corners agreeing on one motion for the flow to pin the seed
 FIT_NEAR_FLOW = 0.1  # then the rim fit must land within this many plate radii of it
 BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box centre is a weaker guess
+# Flow carried through blur integrates its errors: after a dropped bar bounced, it sat 0.3 plate radii
+# below a plate cut by the frame's edge, whose rim fits were too weak (a third of the rim in view) to take
+# it back. Weak fits that land at one offset from the unconfirmed flow, frame after frame, follow the same
+# rigid plate as its corners; a stray edge does not keep its place on a moving plate.
+DRIFT_FRAMES = 4
+DRIFT_FIT_QUALITY = 0.15
+DRIFT_AGREE = 0.06  # plate radii: each offset this close to the frames' median offset
 
 
 def track(
@@ -195,6 +203,7 @@ class PlateTracker:
         self.pts: Pts = self._features(self.prev_small)
         self.box = BoxCarrier()
         self.measured_prev = True  # the previous frame's position was a fit or flow, not a guess
+        self.drift: deque[tuple[float, float]] = deque(maxlen=DRIFT_FRAMES)  # weak fit minus flow, px
 
     @property
     def radius(self) -> float:
@@ -261,6 +270,21 @@ class PlateTracker:
             return 0.6
         return FIT_NEAR_FLOW if flow[2] >= FLOW_AGREE_FIRM else 0.3
 
+    def _drifted(self, f: RimFit | None, flow_at: tuple[float, float]) -> bool:
+        """Whether weak rim fits have landed at one offset from the unconfirmed flow for DRIFT_FRAMES
+        frames running, this one included (then `f` is where the plate is)."""
+        if f is None or f.quality < DRIFT_FIT_QUALITY or abs(f.radius / self.radius - 1.0) > 0.15:
+            self.drift.clear()
+            return False
+        self.drift.append((f.x - flow_at[0], f.y - flow_at[1]))
+        if len(self.drift) < DRIFT_FRAMES:
+            return False
+        offsets = np.array(self.drift)
+        mid = np.median(offsets, axis=0)
+        if float(np.hypot(*mid)) <= FIT_NEAR_FLOW * self.radius:
+            return False  # the flow agrees with the rim: nothing to correct
+        return bool(np.hypot(*(offsets - mid).T).max() <= DRIFT_AGREE * self.radius)
+
     def _possible(self, x: float, y: float, dt: float) -> bool:
         """Reject physically impossible jumps from the last known position."""
         step = float(np.hypot(x - self.x, y - self.y))
@@ -295,11 +319,14 @@ class PlateTracker:
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
+        if fit is None and flow is not None and not trusted and self._drifted(f, seed):
+            fit = f
         redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
         if fit is None and (self.lost or redetect_due):
             fit = self._redetect(fr, seed)
         if fit is not None:
             self.t_fit = fr.t
+            self.drift.clear()
             x, y = fit.x, fit.y
             state, conf = "detected", fit.quality
             measured = fit.quality >= RADIUS_REPORT_QUALITY and not fit.radius_fixed
