@@ -177,3 +177,37 @@ def test_weak_fits_at_one_offset_take_back_a_drifted_flow() -> None:
     run.append(tracker._drifted(fit(3, -21, quality_scale=0.1), flow_at))
     run += [tracker._drifted(fit(*o), flow_at) for o in steady]
     assert run == [False] * 7 + [True]
+
+
+def test_flow_alone_loses_confidence_the_longer_no_rim_confirms_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From mid-clip every rim fit (and so re-detection) fails: the flow carries the plate, `tracked`,
+    its confidence falling from the flow's value to 0.4 over FLOW_STALE_S, never below the floor."""
+    gt = render_clip(SynthSpec(**SMALL), tmp_path / "squat.mp4")
+    half = len(gt.frames) // 2
+    blind = {"now": False}
+    real_refine = track_mod.refine_full
+    monkeypatch.setattr(
+        track_mod, "refine_full", lambda *a, **k: None if blind["now"] else real_refine(*a, **k)
+    )
+    info = video.probe(tmp_path / "squat.mp4")
+
+    def frames() -> Iterator[video.Frame]:
+        for fr in video.frames(info):
+            blind["now"] = fr.i >= half
+            yield fr
+
+    points = list(track(frames(), PlateFinder(), info))
+    check_timeline(points, gt)
+    t_fit = max(p.t for p in points[:half] if p.state == "detected")
+    unconfirmed = [p for p in points[half:] if p.state == "tracked"]
+    assert len(unconfirmed) > 0.9 * (len(points) - half)
+    fresh = [p.confidence for p in unconfirmed if p.t - t_fit <= track_mod.FLOW_TRUST_S]
+    stale = [
+        p.confidence for p in unconfirmed if p.t - t_fit >= track_mod.FLOW_TRUST_S + track_mod.FLOW_STALE_S
+    ]
+    assert fresh and min(fresh) > 0.6
+    assert stale and all(c == pytest.approx(0.4) for c in stale)
+    conf = [p.confidence for p in unconfirmed]
+    assert all(b <= a + 0.05 for a, b in zip(conf, conf[1:], strict=False))  # falls, up to agreement wobble

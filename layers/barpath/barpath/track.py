@@ -58,6 +58,9 @@ RECHECK_EVERY_S = 1.0  # full-frame check while tracking on flow alone
 # Flow alone is trusted this long after the last rim fit: a fast plate (a dropped bar) leaves its
 # corners behind on the background, and the flow then reports a still plate.
 FLOW_TRUST_S = 0.2
+# Past that, flow-only confidence falls to its floor (0.4) over this long: each frame's small motion error
+# adds up with nothing to reset it (0.3 plate radii after half a second through a blurred drop).
+FLOW_STALE_S = 1.0
 # The box tracker alone is trusted this long after the last rim fit: its box slides off a plate it
 # keeps losing, and past this a coasting `predicted` is the more honest guess.
 BOX_TRUST_S = 0.4
@@ -336,7 +339,8 @@ class PlateTracker:
             self.radii.append(fit.free_radius if fit.radius_fixed else fit.radius)
         elif flow is not None and self._possible(seed[0], seed[1], dt):
             x, y = seed
-            state, conf, radius = "tracked", 0.4 + 0.3 * flow[2], None
+            fresh = 1.0 - (fr.t - self.t_fit - FLOW_TRUST_S) / FLOW_STALE_S
+            state, conf, radius = "tracked", 0.4 + 0.3 * flow[2] * min(1.0, max(0.0, fresh)), None
         elif box is not None and fr.t - self.t_fit <= BOX_TRUST_S and self._possible(box[0], box[1], dt):
             x, y = box
             state, conf, radius = "tracked", BOX_CONFIDENCE, None
