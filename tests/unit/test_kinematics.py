@@ -229,6 +229,35 @@ def test_pull_turning_straight_into_the_drop_under_the_bar(seed: int) -> None:
     assert pull.mean_velocity_mps == pytest.approx(con.mcv, abs=0.05)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_clip_cut_inside_a_move_reports_what_it_saw(seed: int) -> None:
+    """The video starts a fifth into the first pull and stops a fifth before the last lowering ends.
+    Phase times stay on the clip (the fitted move used to reach 0.1-0.2 s before the first frame and
+    after the last) and the cut phases measure the part that was filmed."""
+    points, truth = synth(deadlift(2), seed, lost_frac=0.0)
+    first, last = truth[0], truth[-1]
+    cut_in = first.start_t + 0.2 * (first.end_t - first.start_t)
+    cut_out = last.end_t - 0.2 * (last.end_t - last.start_t)
+    seen = [p for p in points if cut_in <= p.t <= cut_out]
+    seen = [TrackPoint(k, p.t, p.x, p.y, p.radius, p.state, p.confidence) for k, p in enumerate(seen)]
+    a = analyse(seen)
+    assert a.summary["rep_count"] == 2
+    phases = [ph for r in a.reps for ph in (r.concentric, r.eccentric) if ph is not None]
+    assert min(ph.start_t for ph in phases) >= seen[0].t - 5e-5  # records round to 0.1 ms
+    assert max(ph.end_t for ph in phases) <= seen[-1].t + 5e-5
+    pull, lowering = a.reps[0].concentric, a.reps[-1].eccentric
+    assert lowering is not None
+    assert pull.start_t == pytest.approx(seen[0].t, abs=1e-4)
+    assert lowering.end_t == pytest.approx(seen[-1].t, abs=1e-4)
+    # Minimum jerk: the share of a move still ahead of time t, and behind it.
+    ahead = 1 - float(min_jerk(np.array((seen[0].t - first.start_t) / (first.end_t - first.start_t))))
+    behind = float(min_jerk(np.array((seen[-1].t - last.start_t) / (last.end_t - last.start_t))))
+    assert pull.displacement_m == pytest.approx(first.displacement * ahead, rel=0.02)
+    assert lowering.displacement_m == pytest.approx(last.displacement * behind, rel=0.02)
+    mcv = first.displacement * ahead / (first.end_t - seen[0].t)
+    assert pull.mean_velocity_mps == pytest.approx(mcv, rel=0.03)
+
+
 def test_squat_rep_order_velocity_loss_and_frame_labels() -> None:
     points, truth = synth(squat(), seed=7)
     a = analyse(points)

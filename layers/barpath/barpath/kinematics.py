@@ -531,7 +531,7 @@ def _fit_move(
     if tt.size < 8 or not (math.isfinite(hs) and math.isfinite(he)):
         return None
     dur = te - ts
-    best: tuple[float, tuple[float, float, float, float]] | None = None
+    best: tuple[float, tuple[float, float, float, float, Callable[[FloatArray], FloatArray]]] | None = None
     for shape in MOVE_SHAPES:
 
         def resid(p: FloatArray, shape: Callable[[FloatArray], FloatArray] = shape) -> FloatArray:
@@ -555,8 +555,15 @@ def _fit_move(
         # Minimum jerk unless the abrupt shape fits clearly better: on noisy tails the two look alike.
         cost = float(fit.cost) / (1.0 if shape is _min_jerk else ABRUPT_EVIDENCE)
         if best is None or cost < best[0]:
-            best = (cost, (t0, t0 + T, h0, h0 + D))
-    return best[1] if best else None
+            best = (cost, (t0, T, h0, D, shape))
+    if best is None:
+        return None
+    t0, T, h0, D, shape = best[1]
+    # The move's times stay on the clip: where the video starts or ends inside it, the phase is what
+    # was seen, its height there read off the fitted move.
+    s, e = max(t0, float(track.t[0])), min(t0 + T, float(track.t[-1]))
+    hs_fit, he_fit = h0 + D * shape(np.array([(s - t0) / T, (e - t0) / T]))
+    return s, e, float(hs_fit), float(he_fit)
 
 
 def _crossing(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:
