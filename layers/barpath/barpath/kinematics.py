@@ -558,11 +558,11 @@ def _fit_move(
             best = (cost, (t0, T, h0, D, shape))
     if best is None:
         return None
-    t0, T, h0, D, shape = best[1]
+    t0, T, h0, D, moved = best[1]
     # The move's times stay on the clip: where the video starts or ends inside it, the phase is what
     # was seen, its height there read off the fitted move.
     s, e = max(t0, float(track.t[0])), min(t0 + T, float(track.t[-1]))
-    hs_fit, he_fit = h0 + D * shape(np.array([(s - t0) / T, (e - t0) / T]))
+    hs_fit, he_fit = h0 + D * moved(np.array([(s - t0) / T, (e - t0) / T]))
     return s, e, float(hs_fit), float(he_fit)
 
 
