@@ -562,6 +562,8 @@ def _fit_move(
     # The move's times stay on the clip: where the video starts or ends inside it, the phase is what
     # was seen, its height there read off the fitted move.
     s, e = max(t0, float(track.t[0])), min(t0 + T, float(track.t[-1]))
+    if e <= s:
+        return None
     hs_fit, he_fit = h0 + D * moved(np.array([(s - t0) / T, (e - t0) / T]))
     return s, e, float(hs_fit), float(he_fit)
 
