@@ -148,34 +148,37 @@ def test_box_tracker_carries_plate_where_flow_and_rim_fit_fail(
 
 
 def test_weak_fits_at_one_offset_take_back_a_drifted_flow() -> None:
-    """Weak rim fits that keep one offset from the unconfirmed flow for DRIFT_FRAMES frames running move
-    the track onto the rim; fits that scatter, or that agree with the flow, do not."""
+    """Weak rim fits that keep one offset from the unconfirmed flow for DRIFT_FRAMES frames running, and
+    lie on the plate's rim where the flow's circle does not, move the track onto the rim. Fits that
+    scatter, that agree with the flow, or that hold a steady place off the rim (a still edge beside a
+    still bar) do not."""
     image = np.full((300, 400, 3), 200, np.uint8)
-    cv2.circle(image, (200, 150), 60, (40, 40, 40), -1)
+    cv2.circle(image, (200, 150), 60, (40, 40, 40), -1)  # the plate
     tracker = track_mod.PlateTracker(
         image, 0.0, Candidate(200, 150, 60, 0.9, (140, 90, 260, 210)), PlateFinder()
     )
     r = tracker.radius
 
-    def fit(dx: float, dy: float, quality_scale: float = 1.0) -> RimFit:
+    def drifted(
+        flow_at: tuple[float, float], offsets: list[tuple[float, float]], weak: float = 1.0
+    ) -> list[bool]:
         # inlier_frac x coverage/0.6 x contrast term: a third of the rim in view scores about 0.2.
-        return RimFit(200 + dx, 150 + dy, r, 0.6 * quality_scale, 0.2, 20.0, 1.0)
+        fits = [RimFit(flow_at[0] + dx, flow_at[1] + dy, r, 0.6 * weak, 0.2, 20.0, 1.0) for dx, dy in offsets]
+        assert all(f.quality >= track_mod.DRIFT_FIT_QUALITY for f in fits) == (weak == 1.0)
+        return [tracker._drifted(image, f, flow_at) for f in fits]
 
-    flow_at = (200.0, 150.0)
-    assert fit(0, 0).quality >= track_mod.DRIFT_FIT_QUALITY
-    steady = [(2, -20), (4, -22), (1, -19), (3, -21)]  # 0.33 radii above the flow, within 0.05 r
-    assert [tracker._drifted(fit(*o), flow_at) for o in steady] == [False, False, False, True]
+    below = (200.0, 170.0)  # the flow, 0.33 radii under the plate's centre
+    onto_rim = [(2, -20), (0, -22), (1, -19), (-1, -21)]  # within 0.05 radii of one offset
+    assert drifted(below, onto_rim) == [False, False, False, True]
     tracker.drift.clear()
-    scattered = [(2, -20), (-8, -30), (10, -12), (0, -25)]
-    assert not any(tracker._drifted(fit(*o), flow_at) for o in scattered)
+    assert not any(drifted(below, [(2, -20), (-8, -30), (10, -12), (0, -25)]))  # scattered
     tracker.drift.clear()
-    near = [(1, 2), (0, 3), (2, 1), (1, 2)]  # the flow is right: nothing to correct
-    assert not any(tracker._drifted(fit(*o), flow_at) for o in near)
+    assert not any(drifted((200.0, 150.0), [(1, 2), (0, 3), (2, 1), (1, 2)]))  # the flow is right
+    tracker.drift.clear()
+    assert not any(drifted((200.0, 150.0), onto_rim))  # steady, but off the rim the flow sits on
     tracker.drift.clear()
     # One fit too weak to count breaks the run: four in a row are needed again.
-    run = [tracker._drifted(fit(*o), flow_at) for o in steady[:3]]
-    run.append(tracker._drifted(fit(3, -21, quality_scale=0.1), flow_at))
-    run += [tracker._drifted(fit(*o), flow_at) for o in steady]
+    run = drifted(below, onto_rim[:3]) + drifted(below, [(1, -20)], weak=0.1) + drifted(below, onto_rim)
     assert run == [False] * 7 + [True]
 
 

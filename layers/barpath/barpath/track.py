@@ -74,6 +74,9 @@ BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box cent
 DRIFT_FRAMES = 4
 DRIFT_FIT_QUALITY = 0.15
 DRIFT_AGREE = 0.06  # plate radii: each offset this close to the frames' median offset
+# And the fit's circle must lie on a rim where the flow's does not (share of rays on a strong edge; at
+# the cut-off plate 0.66 against 0.33): a still bar gives any still edge a steady offset too.
+DRIFT_SUPPORT_GAIN = 0.15
 
 
 def track(
@@ -273,9 +276,10 @@ class PlateTracker:
             return 0.6
         return FIT_NEAR_FLOW if flow[2] >= FLOW_AGREE_FIRM else 0.3
 
-    def _drifted(self, f: RimFit | None, flow_at: tuple[float, float]) -> bool:
+    def _drifted(self, image: FrameBGR, f: RimFit | None, flow_at: tuple[float, float]) -> bool:
         """Whether weak rim fits have landed at one offset from the unconfirmed flow for DRIFT_FRAMES
-        frames running, this one included (then `f` is where the plate is)."""
+        frames running, this one included, and this fit sits on the rim better than the flow does
+        (then `f` is where the plate is)."""
         if f is None or f.quality < DRIFT_FIT_QUALITY or abs(f.radius / self.radius - 1.0) > 0.15:
             self.drift.clear()
             return False
@@ -286,7 +290,10 @@ class PlateTracker:
         mid = np.median(offsets, axis=0)
         if float(np.hypot(*mid)) <= FIT_NEAR_FLOW * self.radius:
             return False  # the flow agrees with the rim: nothing to correct
-        return bool(np.hypot(*(offsets - mid).T).max() <= DRIFT_AGREE * self.radius)
+        if np.hypot(*(offsets - mid).T).max() > DRIFT_AGREE * self.radius:
+            return False
+        on_fit = rim_support(image, f.x, f.y, self.radius)
+        return on_fit >= rim_support(image, flow_at[0], flow_at[1], self.radius) + DRIFT_SUPPORT_GAIN
 
     def _possible(self, x: float, y: float, dt: float) -> bool:
         """Reject physically impossible jumps from the last known position."""
@@ -322,7 +329,7 @@ class PlateTracker:
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
-        if fit is None and flow is not None and not trusted and self._drifted(f, seed):
+        if fit is None and flow is not None and not trusted and self._drifted(fr.image, f, seed):
             fit = f
         redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
         if fit is None and (self.lost or redetect_due):
