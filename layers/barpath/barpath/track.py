@@ -329,8 +329,11 @@ class PlateTracker:
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
-        if fit is None and flow is not None and not trusted and self._drifted(fr.image, f, seed):
-            fit = f
+        if fit is None and flow is not None and not trusted:
+            if self._drifted(fr.image, f, seed):
+                fit = f
+        else:
+            self.drift.clear()  # the run is of frames in a row, each on the same unconfirmed flow
         redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
         if fit is None and (self.lost or redetect_due):
             fit = self._redetect(fr, seed)
