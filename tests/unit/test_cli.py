@@ -108,3 +108,26 @@ def test_process_rendered_deadlift_end_to_end(tmp_path: Path) -> None:
         assert rep["concentric"]["mean_velocity_mps"] == pytest.approx(
             tr.concentric.mean_velocity_mps, abs=0.03
         )
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_progress_covers_tracking_and_rendering(tmp_path: Path) -> None:
+    """The overlay encode takes longer than tracking: both stages report, each up to every frame. On a
+    pipe (not a terminal) the bar is a few plain lines per stage."""
+    synth = pytest.importorskip("barpath.synth")
+    clip = tmp_path / "squat.mp4"
+    truth = synth.render_clip(synth.SynthSpec.plain(n_reps=1, width=480, height=360, seed=5), clip)
+    n = len(truth.frames)
+    proc = run("process", str(clip), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    stages = [ln.split()[0] for ln in lines]
+    assert stages == sorted(stages, key=["tracking", "rendering"].index)  # tracking first, then rendering
+    for stage in ("tracking", "rendering"):
+        own = [ln for ln in lines if ln.startswith(stage)]
+        assert 2 <= len(own) <= 5, lines  # 0, 25, 50, 75, 100 %
+        assert f" {n}/{n} frames " in own[-1], own
+    assert "e+" not in proc.stderr and all(
+        float(ln.split()[-2]) < 1e4 for ln in lines if ln.split()[-2] != "-"
+    )

@@ -153,6 +153,14 @@ def _run_process(args: argparse.Namespace) -> int:
     info = video.probe(path, options.limits)
     bar = Progress(sys.stderr, info.frame_count, enabled=not args.quiet)
     options.progress = bar.update
+
+    def rendering(done: int) -> None:
+        # The overlay encode takes longer than tracking: without its own bar the run looks stuck.
+        if bar.label != RENDERING:
+            bar.next_stage(RENDERING)
+        bar.update(done)
+
+    options.render_progress = rendering
     try:
         outputs = pipeline.process(path, args.outdir, options, info=info)
     finally:
@@ -165,15 +173,29 @@ def _run_process(args: argparse.Namespace) -> int:
     return 0
 
 
+RENDERING = "rendering"
+MIN_RATE_S = 0.25
+
+
 class Progress:
     """A one-line progress bar on a terminal; on a pipe or file, a few terse lines instead (logs stay
     readable and nothing needs a dependency)."""
 
-    def __init__(self, stream: TextIO, total: int, enabled: bool = True) -> None:
+    def __init__(self, stream: TextIO, total: int, enabled: bool = True, label: str = "tracking") -> None:
         self.stream = stream
         self.total = max(int(total), 0)
         self.enabled = enabled
         self.tty = enabled and stream.isatty() and os.environ.get("TERM") != "dumb"
+        self.label = label
+        self.start = time.monotonic()
+        self.last_draw = 0.0
+        self.last_pct = -1
+        self.done = 0
+
+    def next_stage(self, label: str) -> None:
+        """Finish this stage's line and count the next stage's frames from zero."""
+        self.close()
+        self.label = label
         self.start = time.monotonic()
         self.last_draw = 0.0
         self.last_pct = -1
@@ -203,13 +225,14 @@ class Progress:
 
     def _line(self, now: float) -> str:
         elapsed = now - self.start
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        # A rate over the first instants of a stage says nothing (one frame in 3 us: 346740 fps).
+        rate = f"{self.done / elapsed:5.1f}" if elapsed >= MIN_RATE_S else "    -"
         if self.total:
             frac = min(self.done / self.total, 1.0)
             filled = int(frac * 30)
             bar = "#" * filled + "-" * (30 - filled)
-            return f"tracking [{bar}] {self.done}/{self.total} frames {rate:5.1f} fps"
-        return f"tracking {self.done} frames {rate:5.1f} fps"
+            return f"{self.label:9s} [{bar}] {self.done}/{self.total} frames {rate} fps"
+        return f"{self.label:9s} {self.done} frames {rate} fps"
 
 
 def format_report(doc: dict[str, Any]) -> str:

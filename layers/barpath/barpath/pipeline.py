@@ -34,7 +34,8 @@ class Options:
     model: str | None = None
     render_video: bool = True
     limits: video.Limits = field(default_factory=video.Limits)
-    progress: Callable[[int], None] | None = None  # called with the number of frames done
+    progress: Callable[[int], None] | None = None  # called with the number of frames tracked
+    render_progress: Callable[[int], None] | None = None  # ... and of overlay frames encoded
     lift: str | None = None  # optional hint for where reps start (kinematics.analyse); None: from motion
 
 
@@ -103,7 +104,9 @@ def process(
         with ThreadPoolExecutor(max_workers=1) as pool:
             plot = pool.submit(render.render_plot, result, analysis, staging / PLOT)
             if opts.render_video:
-                render.render_overlay(info, result, analysis, staging / OVERLAY, first_pts_s)
+                render.render_overlay(
+                    info, result, analysis, staging / OVERLAY, first_pts_s, opts.render_progress
+                )
             plot.result()
         result.write(staging / PATH_JSON)
         # path.json last: where it exists, the set is complete (the same rule as in the results bucket).

@@ -10,7 +10,7 @@ are drawn: nothing for `lost` frames, hollow marks for `predicted` ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -466,11 +466,13 @@ def render_overlay(
     analysis: Analysis,
     out_path: Path,
     first_pts_s: float | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """H.264 yuv420p +faststart, original audio kept, same size, frames and timing as the input.
 
     `first_pts_s`: the first frame's time on the file's clock (`video.Frame.pts_s`) where the caller
-    decoded it already; otherwise one frame is decoded here to read it.
+    decoded it already; otherwise one frame is decoded here to read it. `progress`: called with the
+    number of frames handed to the encoder so far.
 
     One ffmpeg decodes the input, lays what Python draws over it and encodes: Python draws only the
     patches that change (trail, numbers, table) and sends them as one small frame per video frame."""
@@ -523,6 +525,8 @@ def render_overlay(
                 painter.table(views["table"], boxes["table"])  # it stays: it never changes
                 table_drawn = True
             enc.write(buffer, t_us)
+            if progress is not None:
+                progress(k + 1)
 
 
 def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
