@@ -186,15 +186,14 @@ class Progress:
         self.total = max(int(total), 0)
         self.enabled = enabled
         self.tty = enabled and stream.isatty() and os.environ.get("TERM") != "dumb"
-        self.label = label
-        self.start = time.monotonic()
-        self.last_draw = 0.0
-        self.last_pct = -1
-        self.done = 0
+        self._begin(label)
 
     def next_stage(self, label: str) -> None:
         """Finish this stage's line and count the next stage's frames from zero."""
         self.close()
+        self._begin(label)
+
+    def _begin(self, label: str) -> None:
         self.label = label
         self.start = time.monotonic()
         self.last_draw = 0.0
