@@ -129,17 +129,17 @@ def test_backlit_deadlift_followed_through_whole_pull(footage_dir: Path) -> None
 
 
 def test_cut_off_plate_back_on_its_rim_after_the_drop(footage_dir: Path) -> None:
-    """The bar is dropped at frame 57 and bounces; from frame 68 it lies on the floor, the plate cut by
+    """The bar is dropped at frame 57 and bounces; from frame 70 it lies on the floor, the plate cut by
     the frame's bottom edge, so its centre stays at one height (the plate rolls a little sideways). The
-    flow carried through the blurred drop used to sit 0.2-0.3 radii below the plate until frame 81,
-    `tracked` at full flow confidence, because its rim fits (a third of the rim in view) were too weak to
-    take it back. Frames 85 on are fitted on the resting plate: the height to hold."""
+    flow carried through the blurred drop and bounce used to sit 0.2-0.3 radii below the plate until
+    frame 81, `tracked` at full flow confidence, because its rim fits (a third of the rim in view) were
+    too weak to take it back. Frames 85 on are fitted on the resting plate: the height to hold."""
     pts = tracked(footage_dir / "deadlift-plate-cut-off.mp4")
     radius = float(np.median([p.radius for p in pts if p.radius is not None]))
     rest = [p for p in pts[85:] if p.state == "detected"]
     assert len(rest) >= 10
     rest_y = float(np.median([p.y for p in rest]))  # type: ignore[misc]
-    settled = pts[68:81]
+    settled = pts[70:81]
     assert all(p.y is not None for p in settled)
     off = np.abs(np.array([p.y for p in settled], float) - rest_y) / radius
     assert off.mean() < 0.08 and off.max() < 0.15, np.round(off, 2)

@@ -8,9 +8,10 @@ previous frame's position. A sub-pixel rim fit on the full-resolution ROI then m
 either seed (the fit, not the flow or the box, is the position wherever the rim is seen: `detected`);
 unfitted, the flow's or the box's position is `tracked`, the box's with a lower confidence and for at
 most BOX_TRUST_S. Rim fits too weak to trust alone (a plate cut by the frame's edge) still correct a
-flow that has drifted, where several in a row hold one offset from it. Where nothing works the position
-coasts on a decaying velocity (`predicted`) for at most COAST_S, then the frame is `lost` and full-frame
-re-detection looks for the plate again. Every input frame yields exactly one TrackPoint, in order."""
+flow that has drifted, where their circle lies on a rim and the flow's does not. Where nothing works the
+position coasts on a decaying velocity (`predicted`) for at most COAST_S, then the frame is `lost` and
+full-frame re-detection looks for the plate again. Every input frame yields exactly one TrackPoint, in
+order."""
 
 from __future__ import annotations
 
@@ -69,13 +70,11 @@ FIT_NEAR_FLOW = 0.1  # then the rim fit must land within this many plate radii o
 BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box centre is a weaker guess
 # Flow carried through blur integrates its errors: after a dropped bar bounced, it sat 0.3 plate radii
 # below a plate cut by the frame's edge, whose rim fits were too weak (a third of the rim in view) to take
-# it back. Weak fits that land at one offset from the unconfirmed flow, frame after frame, follow the same
-# rigid plate as its corners; a stray edge does not keep its place on a moving plate.
-DRIFT_FRAMES = 4
+# it back. A weak fit takes the unconfirmed flow's place where its circle lies on a rim and the flow's
+# does not: the share of rays meeting a strong edge on the circle, counted over the rays in the picture,
+# so a cut-off rim is not penalised (0.64 against 0.30 there).
 DRIFT_FIT_QUALITY = 0.15
-DRIFT_AGREE = 0.06  # plate radii: each offset this close to the frames' median offset
-# And the fit's circle must lie on a rim where the flow's does not (share of rays on a strong edge; at
-# the cut-off plate 0.66 against 0.33): a still bar gives any still edge a steady offset too.
+DRIFT_SUPPORT_MIN = 0.5
 DRIFT_SUPPORT_GAIN = 0.15
 
 
@@ -209,7 +208,6 @@ class PlateTracker:
         self.pts: Pts = self._features(self.prev_small)
         self.box = BoxCarrier()
         self.measured_prev = True  # the previous frame's position was a fit or flow, not a guess
-        self.drift: deque[tuple[float, float]] = deque(maxlen=DRIFT_FRAMES)  # weak fit minus flow, px
 
     @property
     def radius(self) -> float:
@@ -277,23 +275,14 @@ class PlateTracker:
         return FIT_NEAR_FLOW if flow[2] >= FLOW_AGREE_FIRM else 0.3
 
     def _drifted(self, image: FrameBGR, f: RimFit | None, flow_at: tuple[float, float]) -> bool:
-        """Whether weak rim fits have landed at one offset from the unconfirmed flow for DRIFT_FRAMES
-        frames running, this one included, and this fit sits on the rim better than the flow does
-        (then `f` is where the plate is)."""
+        """Whether the weak rim fit `f` shows where the plate is better than the unconfirmed flow does."""
         if f is None or f.quality < DRIFT_FIT_QUALITY or abs(f.radius / self.radius - 1.0) > 0.15:
-            self.drift.clear()
             return False
-        self.drift.append((f.x - flow_at[0], f.y - flow_at[1]))
-        if len(self.drift) < DRIFT_FRAMES:
-            return False
-        offsets = np.array(self.drift)
-        mid = np.median(offsets, axis=0)
-        if float(np.hypot(*mid)) <= FIT_NEAR_FLOW * self.radius:
+        if float(np.hypot(f.x - flow_at[0], f.y - flow_at[1])) <= FIT_NEAR_FLOW * self.radius:
             return False  # the flow agrees with the rim: nothing to correct
-        if np.hypot(*(offsets - mid).T).max() > DRIFT_AGREE * self.radius:
-            return False
         on_fit = rim_support(image, f.x, f.y, self.radius)
-        return on_fit >= rim_support(image, flow_at[0], flow_at[1], self.radius) + DRIFT_SUPPORT_GAIN
+        on_flow = rim_support(image, flow_at[0], flow_at[1], self.radius)
+        return on_fit >= DRIFT_SUPPORT_MIN and on_fit >= on_flow + DRIFT_SUPPORT_GAIN
 
     def _possible(self, x: float, y: float, dt: float) -> bool:
         """Reject physically impossible jumps from the last known position."""
@@ -329,17 +318,13 @@ class PlateTracker:
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
-        if fit is None and flow is not None and not trusted:
-            if self._drifted(fr.image, f, seed):
-                fit = f
-        else:
-            self.drift.clear()  # the run is of frames in a row, each on the same unconfirmed flow
+        if fit is None and flow is not None and not trusted and self._drifted(fr.image, f, seed):
+            fit = f
         redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
         if fit is None and (self.lost or redetect_due):
             fit = self._redetect(fr, seed)
         if fit is not None:
             self.t_fit = fr.t
-            self.drift.clear()
             x, y = fit.x, fit.y
             state, conf = "detected", fit.quality
             measured = fit.quality >= RADIUS_REPORT_QUALITY and not fit.radius_fixed
