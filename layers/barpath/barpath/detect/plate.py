@@ -137,11 +137,20 @@ class PlateFinder:
         for k, c in enumerate(kept):
             if k < self.refine_top and s > 1:
                 f = refine_full(frame, c.fit.x, c.fit.y, c.fit.radius, c.channel)
-                if f is not None and f.quality >= 0.8 * c.quality:
+                if f is not None and (f.quality >= 0.8 * c.quality or _same_rim(f, c.fit)):
                     c = PlateCandidate(f, c.channel)
             out.append(c)
         out.sort(key=lambda c: -c.quality)
         return out
+
+
+def _same_rim(fine: RimFit, coarse: RimFit) -> bool:
+    """Whether the full-resolution fit stayed on the rim the shrunk frame found. Its quality reads lower
+    than the shrunk one's (texture and print break up more rays at full size), but its centre is the
+    precise one: the shrunk frame's was 4 px off at 1080p on a 136 px plate."""
+    r = coarse.radius
+    near = np.hypot(fine.x - coarse.x, fine.y - coarse.y) <= 0.05 * r
+    return bool(near and abs(fine.radius / r - 1) <= 0.05)
 
 
 def _suppress(found: list[PlateCandidate], limit: int) -> list[PlateCandidate]:
