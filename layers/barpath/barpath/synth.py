@@ -926,6 +926,9 @@ class _Encoder:
         cmd += ["-vf", f"settb=1/{TICKS_PER_S},setpts='{setpts}'", "-fps_mode", "passthrough"]
         cmd += ["-enc_time_base", f"1/{TICKS_PER_S}", "-video_track_timescale", str(TICKS_PER_S)]
         cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(spec.crf), "-pix_fmt", "yuv420p"]
+        # One seed, one file: x264's threaded lookahead made a busy machine encode the same frames to
+        # different bytes (3 of 20 runs); without it the encode repeats exactly (55 of 55).
+        cmd += ["-x264-params", "sync-lookahead=0"]
         cmd += ["-g", str(int(round(2 * spec.fps))), "-movflags", "+faststart", str(self.tmp)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
