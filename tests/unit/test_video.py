@@ -258,9 +258,11 @@ def test_frames_stream_without_keeping_them(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert count == 240
-    # 240 frames kept would be 220 MB. Streaming holds the read-ahead queue (at most 8 decoded 4:2:0
-    # frames, half a BGR frame each) and the frame in hand with its conversion.
-    assert peak < 7 * frame_bytes
+    # 240 frames kept would be 220 MB. Streaming holds, at most: the read-ahead queue (8 decoded 4:2:0
+    # frames, half a BGR frame each: 4), the one the reader fills while the queue is full (0.5), and in
+    # this loop the frame in hand with its 4:2:0 source and the previous frame not yet let go (2.5).
+    # A busy machine lets the reader run that far ahead (7.04 measured under load).
+    assert peak < 7.5 * frame_bytes
 
 
 def test_stopping_early_ends_the_decoder(tmp_path: Path) -> None:
