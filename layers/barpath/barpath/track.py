@@ -319,7 +319,9 @@ class PlateTracker:
                     fit = f
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
         if fit is None and flow is not None and not trusted and self._drifted(fr.image, f, seed):
-            fit = f
+            assert f is not None
+            if self._possible(f.x, f.y, fr.t - self.t_measured):
+                fit = f
         redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
         if fit is None and (self.lost or redetect_due):
             fit = self._redetect(fr, seed)
