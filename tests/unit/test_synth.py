@@ -129,7 +129,7 @@ def test_truth_velocities_are_the_derivative_of_truth_positions(tmp_path: Path) 
 def test_reps_phases_and_non_rep_moves(tmp_path: Path, lift: str) -> None:
     spec = SynthSpec.plain(lift=lift, n_reps=3, fps=15.0, width=320, height=180)
     gt = render_clip(spec, tmp_path / "r.mp4")
-    assert [r.index for r in gt.reps] == [0, 1, 2]
+    assert [r.index for r in gt.reps] == [1, 2, 3]  # numbered as path.json numbers them
     vel = [r.concentric.mean_velocity_mps for r in gt.reps]
     assert vel[0] > vel[1] > vel[2]  # fatigue
     for rep in gt.reps:

@@ -884,7 +884,8 @@ def _rep_truth(motion: _Motion) -> list[Rep]:
         tt = np.linspace(t_lo, t_hi, 400)
         x, _, _, _ = motion.eval(tt)
         # Horizontal deviation: the farthest the bar end gets sideways from where the rep started.
-        reps.append(Rep(k, _phase(con), _phase(ecc), float(np.max(np.abs(x - x[0])))))
+        # Numbered from 1, as path.json numbers them.
+        reps.append(Rep(k + 1, _phase(con), _phase(ecc), float(np.max(np.abs(x - x[0])))))
     return reps
 
 
