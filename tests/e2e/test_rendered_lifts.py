@@ -72,3 +72,30 @@ def test_rep_count_exact_and_velocity_within_0_03(run) -> None:
         assert err <= MAX_MCV_ERR_MPS, f"{name} rep {want.index}: MCV error {err:.3f} m/s"
         assert abs(got["concentric"]["displacement_m"] - want.concentric.displacement_m) < 0.03
         assert abs(got["horizontal_deviation_m"] - want.horizontal_deviation_m) < 0.01
+
+
+def test_per_frame_velocity_and_phase_follow_the_truth(run) -> None:
+    """path.json's frames carry the smoothed velocity and the rep phase, for charts: they must be the
+    bar's, not the noise of differentiated positions, and label the frames the truth's reps span."""
+    name, truth, doc = run
+    vy_err, vx_err, agree = [], [], 0
+    spans = [
+        (phase, rep.index, getattr(rep, phase))
+        for rep in truth.reps
+        for phase in ("concentric", "eccentric")
+        if getattr(rep, phase) is not None
+    ]
+    for f, g in zip(doc["frames"], truth.frames, strict=True):
+        if f["state"] == "lost":
+            assert f["vy_mps"] is None and f["vx_mps"] is None
+        elif g.visible > 0.6:
+            vy_err.append(f["vy_mps"] - g.vy_mps)
+            vx_err.append(f["vx_mps"] - g.vx_mps)
+        want = next(((p, k) for p, k, s in spans if s.start_t <= g.t <= s.end_t), (None, None))
+        got = (f["phase"], f["rep"] if f["phase"] else None)
+        agree += got == want
+    vy_rms, vx_rms = float(np.sqrt(np.mean(np.square(vy_err)))), float(np.sqrt(np.mean(np.square(vx_err))))
+    assert vy_rms <= 0.05, f"{name}: per-frame vertical velocity rms error {vy_rms:.3f} m/s"
+    assert vx_rms <= 0.05, f"{name}: per-frame horizontal velocity rms error {vx_rms:.3f} m/s"
+    # Phase edges may differ by a frame or two from the truth's.
+    assert agree >= 0.97 * len(truth.frames), f"{name}: phase of {agree}/{len(truth.frames)} frames right"

@@ -75,3 +75,35 @@ def _changed(before: np.ndarray, after: np.ndarray, x: float, y: float) -> float
     a = before[yi - 1 : yi + 2, xi - 1 : xi + 2].astype(np.int16)
     b = after[yi - 1 : yi + 2, xi - 1 : xi + 2].astype(np.int16)
     return float(np.abs(a - b).mean())
+
+
+def test_frames_carry_velocity_and_phase_and_the_validator_guards_them(tmp_path: Path) -> None:
+    clip = tmp_path / "lift.mp4"
+    synth.render_clip(synth.SynthSpec.plain(lift="deadlift", n_reps=2, width=480, height=360), clip)
+    doc = json.loads(pipeline.process(clip, tmp_path / "out").path_json.read_text())
+    schema.validate(doc)
+    frames = doc["frames"]
+    by_rep = {r["index"]: r for r in doc["reps"]}
+    assert len(by_rep) == 2
+    for k, rep in by_rep.items():
+        # Each rep's concentric frames rise, and the fastest of them is the rep's peak.
+        con = [f for f in frames if f["rep"] == k and f["phase"] == "concentric"]
+        assert len(con) >= 5 and all(f["vy_mps"] > 0 for f in con[1:-1])
+        peak = max(f["vy_mps"] for f in con)
+        assert peak == pytest.approx(rep["concentric"]["peak_velocity_mps"], rel=0.15)
+    assert any(f["phase"] is None for f in frames)  # the bar rests between reps
+
+    def broken(k: int, **change: object) -> dict:
+        bad = json.loads(json.dumps(doc))
+        bad["frames"][k].update(change)
+        return bad
+
+    mid = next(k for k, f in enumerate(frames) if f["phase"] == "concentric")
+    for bad in (
+        broken(mid, state="lost", x=None, y=None),  # a velocity with no position
+        broken(mid, rep=None),  # a phase outside any rep
+        broken(mid, rep=3),  # a rep that is not there
+        broken(mid, phase="rest"),
+    ):
+        with pytest.raises(ValueError, match=f"frames\\[{mid}\\]"):
+            schema.validate(bad)

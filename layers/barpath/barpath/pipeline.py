@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
@@ -10,8 +11,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import cv2
+import numpy as np
 
 from barpath import kinematics, render, track, video
 from barpath.detect.base import Detector
@@ -87,10 +90,7 @@ def process(
             rotation_deg=info.rotation_deg,
         ),
         calibration=analysis.calibration,
-        frames=[
-            FramePoint(p.i, round(p.t, 6), _r(p.x), _r(p.y), p.state, round(p.confidence, 3))
-            for p in points
-        ],
+        frames=_frames(points, analysis),
         reps=analysis.reps,
         summary=analysis.summary,
     )
@@ -165,8 +165,41 @@ def _track_full_res(
     return points, first
 
 
-def _r(v: float | None) -> float | None:
-    return None if v is None else round(v, 3)
+def _frames(points: list[track.TrackPoint], analysis: Analysis) -> list[FramePoint]:
+    """path.json's frames: the measured position, and the smoothed velocity and rep phase there."""
+    n = len(points)
+    vx = analysis.vx_mps if analysis.vx_mps is not None else np.full(n, np.nan)
+    phases = analysis.phase if len(analysis.phase) == n else ["rest"] * n
+    reps = analysis.rep_of_frame if len(analysis.rep_of_frame) == n else [0] * n
+    out = []
+    for k, p in enumerate(points):
+        # A velocity needs a position: none on a lost frame, whatever the smoother bridged.
+        seen = p.state != "lost"
+        out.append(
+            FramePoint(
+                p.i,
+                round(p.t, 6),
+                _r(p.x),
+                _r(p.y),
+                p.state,
+                round(p.confidence, 3),
+                vx_mps=_r(float(vx[k]), 4) if seen else None,
+                vy_mps=_r(float(analysis.vy_mps[k]), 4) if seen else None,
+                phase=_PHASE_OF.get(phases[k]),
+                rep=reps[k] or None,
+            )
+        )
+    return out
+
+
+_PHASE_OF: dict[str, Literal["concentric", "eccentric"]] = {
+    "concentric": "concentric",
+    "eccentric": "eccentric",
+}
+
+
+def _r(v: float | None, nd: int = 3) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(v, nd)
 
 
 def _measured_fps(points: list[track.TrackPoint], nominal: float) -> float:

@@ -46,6 +46,13 @@ class FramePoint:
     y: float | None
     state: State
     confidence: float
+    # From the smoothed track, so a chart can be drawn without differentiating noisy positions again.
+    # Velocities in m/s (vy up positive); null when lost or with no scale. `phase` and `rep` name the
+    # counted rep's phase the frame lies in; null outside reps (rest, unrack, walk-out, re-rack).
+    vx_mps: float | None = None
+    vy_mps: float | None = None
+    phase: Literal["concentric", "eccentric"] | None = None
+    rep: int | None = None
 
 
 @dataclass
@@ -129,6 +136,11 @@ def validate(doc: dict[str, Any]) -> None:
         lost = f["state"] == "lost"
         need((f["x"] is None) == lost and (f["y"] is None) == lost, f"frames[{n}]: x/y null iff lost")
         need(0.0 <= f["confidence"] <= 1.0, f"frames[{n}].confidence outside 0..1")
+        if lost:
+            need(f.get("vx_mps") is None and f.get("vy_mps") is None, f"frames[{n}]: velocity when lost")
+        need(f.get("phase") in (None, "concentric", "eccentric"), f"frames[{n}].phase invalid")
+        need((f.get("phase") is None) or f.get("rep") is not None, f"frames[{n}]: phase outside a rep")
+        need(f.get("rep") is None or 1 <= f["rep"] <= len(doc["reps"]), f"frames[{n}].rep not a rep")
     for n, rep in enumerate(doc["reps"]):
         need(rep["index"] == n + 1, f"reps[{n}].index must be {n + 1}")
         need(set(rep["concentric"]) >= _PHASE_KEYS, f"reps[{n}].concentric keys")
