@@ -3,6 +3,8 @@ plate's face, and forward-backward checked flow of those corners."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -50,12 +52,15 @@ def disc_corners(small: Grey, cx: float, cy: float, r: float, n: int = 60) -> Pt
     return np.asarray(pts, np.float32) + np.array([x0, y0], np.float32)
 
 
-def lk_fb(prev: Grey, cur: Grey, pts: Pts, max_fb: float = 1.0) -> tuple[Pts, npt.NDArray[np.bool_]]:
+def lk_fb(
+    prev: Grey, cur: Grey, pts: Pts, max_fb: float = 1.0, params: dict[str, Any] | None = None
+) -> tuple[Pts, npt.NDArray[np.bool_]]:
     """Corners carried from `prev` to `cur`, and which of them passed the forward-backward check."""
     if len(pts) == 0:
         return pts, np.zeros((0,), bool)
-    p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, **_LK)  # type: ignore[call-overload]
-    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(cur, prev, p1, None, **_LK)  # type: ignore[call-overload]
+    lk = _LK if params is None else params
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, cur, pts, None, **lk)  # type: ignore[call-overload]
+    p0b, st2, _ = cv2.calcOpticalFlowPyrLK(cur, prev, p1, None, **lk)  # type: ignore[call-overload]
     fb = np.linalg.norm((pts - p0b).reshape(-1, 2), axis=1)
     good = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < max_fb)
     return np.asarray(p1, np.float32), good

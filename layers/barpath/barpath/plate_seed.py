@@ -10,9 +10,11 @@ however long seeding runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from barpath.detect.base import Candidate, FrameBGR
 from barpath.detect.circle_fit import RimFit
@@ -28,6 +30,10 @@ SEED_DETECT_EVERY_S = 0.2  # full-frame detection this often while seeding; flow
 REFINE_SPAN_RADII = 0.3  # a tracklet that moved this far gets a rim fit on every frame
 FIT_MIN_QUALITY = 0.40
 
+# Frame index -> the 3x3 map from that frame's view to the first frame's (camera.MotionTap): a hand-held
+# camera moves every plate in the picture, the one that moves with the lift must move in the room.
+RoomView = Callable[[int], npt.NDArray[np.float64]]
+
 
 @dataclass
 class Tracklet:
@@ -38,6 +44,7 @@ class Tracklet:
     refined: set[int] = field(default_factory=set)  # rim fits between key frames (not detections)
     channel: str | None = None  # the channel its rim shows best in, picked at its first refit
     pts: Pts = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))  # face corners, working px
+    room: RoomView | None = None  # None: a camera taken as still
 
     def detections(self) -> list[Candidate]:
         """Hits found by full-frame detection (key frames): what presence and clarity are judged on."""
@@ -62,10 +69,18 @@ class Tracklet:
         return float(np.mean([c.score for c in self.detections()]))
 
     def span(self) -> float:
-        """Largest distance of any hit from the first one, in radii."""
-        first = self.hits[min(self.hits)]
-        d = max(float(np.hypot(c.x - first.x, c.y - first.y)) for c in self.hits.values())
+        """Largest distance of any hit from the first one, in radii, in the room (camera motion taken out)."""
+        first_i = min(self.hits)
+        x0, y0 = self._in_room(first_i)
+        d = max(float(np.hypot(x - x0, y - y0)) for x, y in (self._in_room(i) for i in self.hits))
         return d / max(self.radius, 1.0)
+
+    def _in_room(self, i: int) -> tuple[float, float]:
+        c = self.hits[i]
+        if self.room is None:
+            return c.x, c.y
+        v = self.room(i) @ np.array([c.x, c.y, 1.0])
+        return float(v[0] / v[2]), float(v[1] / v[2])
 
     def moving(self) -> bool:
         return (
@@ -84,7 +99,8 @@ class Tracklet:
 class Seeder:
     """Feed it every frame's candidates; ask `choice()` whenever you like."""
 
-    def __init__(self, scale: float) -> None:
+    def __init__(self, scale: float, room: RoomView | None = None) -> None:
+        self.room = room
         self.tracklets: list[Tracklet] = []
         self.n_detect_frames = 0
         self.scale = scale  # full-resolution px per working (flow) px
@@ -106,7 +122,7 @@ class Seeder:
                 if d < gate and 0.75 < c.radius / last.radius < 1.33 and d < best_d:
                     best, best_d = n, d
             if best is None:
-                self.tracklets.append(Tracklet({i: c}, {i: t}))
+                self.tracklets.append(Tracklet({i: c}, {i: t}, room=self.room))
                 used.add(len(self.tracklets) - 1)
             else:
                 tr = self.tracklets[best]

@@ -32,6 +32,7 @@ from barpath.plate_seed import (
     MAX_RADII_PER_S,
     MOTION_SETTLE_S,
     SEED_DETECT_EVERY_S,
+    RoomView,
     Seeder,
     Tracklet,
 )
@@ -83,8 +84,10 @@ def track(
     detector: Detector,
     info: VideoInfo,
     progress: Callable[[int], None] | None = None,
+    room: RoomView | None = None,
 ) -> Iterator[TrackPoint]:
-    """One TrackPoint per input frame, in order (may yield with a bounded delay).
+    """One TrackPoint per input frame, in order (may yield with a bounded delay). `room`: each frame's
+    view against the first frame's, for a camera that moves (the working plate moves in the room).
 
     Raises NoPlateFoundError when the working plate is never found."""
     done = 0
@@ -107,7 +110,7 @@ def track(
     last_image: FrameBGR | None = None
     for fr in it:
         if seeder is None:
-            seeder = Seeder(lk_scale(fr.image))
+            seeder = Seeder(lk_scale(fr.image), room)
         pending.append((fr.i, fr.t))
         small = grey_small(fr.image, seeder.scale)
         need_detect = seeder.carry(fr.i, fr.t, fr.image, small) or need_detect

@@ -1,0 +1,292 @@
+"""Camera motion from the background, so that a hand-held clip's numbers are the bar's, not the phone's.
+
+A training partner's phone drifts and turns while the set goes on: on the hand-held squat in the footage
+the lifter's shoe moves 27 px in the picture, about 4 cm, while it stands still on the floor. The bar's
+image position is its position in the room plus that motion, so velocities and range of motion would
+carry it.
+
+`MotionTap` follows corners on a small grey copy while the tracker decodes (no second decode), from a
+key frame through the frames after it, and keeps only their positions. Once the bar's track is known,
+`solve` fits each frame's view to its key frame's from the corners away from the bar and the lifter,
+and chains the key frames, so every position can be put back into the first frame's view. Whether the
+camera moved is judged on similarities (shift, roll, zoom); where it did, the maps are homographies,
+the exact model of a turning camera with any lens. A camera whose motion stays below what the estimate
+resolves is taken as still, and its clip is measured exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from barpath.plate_flow import Grey, lk_fb
+from barpath.track import TrackPoint
+
+Pts = npt.NDArray[np.float32]  # (n, 2), or (n, 1, 2) as OpenCV's flow takes them
+Mat = npt.NDArray[np.float64]
+
+FEATURE_SIDE = 480  # px, the longer side of the grey copy corners are followed on
+MAX_CORNERS = 300
+REPLENISH_BELOW = 120  # corners still followed; fewer, and a fresh set is found
+REKEY_FRAMES = 90  # a fresh set at least this often: a corner's small errors add up as it is followed
+MIN_CORNER_GAP = 8  # px on the grey copy
+# The room moves a few grey px a frame at most: a smaller window and pyramid than the plate's flow needs.
+_LK: dict[str, Any] = {
+    "winSize": (15, 15),
+    "maxLevel": 2,
+    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03),
+}
+FB_MAX = 0.5  # px on the grey copy: a corner that does not come back to itself is dropped
+FIT_MIN_CORNERS = 20  # background corners a frame's fit needs, and that many of them must agree
+FIT_MIN_SHARE = 0.3
+RANSAC_PX = 0.75  # px on the grey copy: a corner farther than this from the fit disagrees
+# The bar, the plate and the lifter move on their own: corners within this many plate radii of the bar,
+# and below head height within that band, never vote.
+BAR_CLEAR_R = 2.0
+HEAD_ABOVE_BAR_R = 2.5
+# Below this (px on the grey copy, at the bar, the largest over the clip) the estimate cannot tell a
+# moving camera from its own noise (still cameras read up to 0.45: 1.4 px on a 1080p tripod clip), and
+# the camera is taken as still.
+STILL_PX = 1.0
+MAX_FAILED_SHARE = 0.1  # more frames without a fit than this, and the motion is not trusted at all
+
+
+@dataclass
+class Corners:
+    """One frame's corners: where they were in the key frame (when they were found) and where they are
+    now, in full-resolution pixels."""
+
+    key: int
+    at_key: Pts
+    now: Pts
+
+
+@dataclass
+class MotionTap:
+    """Corners followed from a key frame through the frames after it. Fitting each frame to its key
+    frame rather than to the frame before keeps the fits' own errors from adding up frame after frame;
+    only the few key-to-key steps chain."""
+
+    full_size: tuple[int, int]  # (width, height) positions are reported in
+    frames: list[Corners] = field(default_factory=list)
+    _prev: Grey | None = None
+    _key = 0
+    _at_key: Pts = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))
+    _pts: Pts = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))
+    _scale: tuple[float, float] = (1.0, 1.0)
+    _rough: list[Mat] = field(default_factory=list)  # frame 0 -> frame k, from all corners
+
+    def add(self, image: npt.NDArray[np.uint8]) -> None:
+        """Take the next frame (BGR, any size with the video's aspect)."""
+        h, w = image.shape[:2]
+        f = min(1.0, FEATURE_SIDE / max(w, h))
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        # Grey first, then area averaging: half the cost of shrinking three channels, and bilinear
+        # shrinking, cheaper still, aliases the corners (the hand-held squat's shoe then moved 2.5x as much).
+        grey: Grey = np.asarray(
+            cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image, np.uint8
+        )
+        if f < 1.0:
+            grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
+        self._scale = (self.full_size[0] / size[0], self.full_size[1] / size[1])
+        k = len(self.frames)
+        if self._prev is not None and len(self._pts):
+            moved, good = lk_fb(self._prev, grey, self._pts, FB_MAX, _LK)
+            self._at_key, self._pts = self._at_key[good], moved[good]
+        self.frames.append(Corners(self._key, self._full(self._at_key), self._full(self._pts)))
+        if len(self._pts) < REPLENISH_BELOW or k - self._key >= REKEY_FRAMES:
+            found = cv2.goodFeaturesToTrack(grey, MAX_CORNERS, 0.005, MIN_CORNER_GAP, blockSize=5)
+            self._pts = np.zeros((0, 1, 2), np.float32) if found is None else found.astype(np.float32)
+            self._at_key, self._key = self._pts.copy(), k
+        self._prev = grey
+
+    def _full(self, pts: Pts) -> Pts:
+        # Pixel centres sit on integer coordinates: scale about the image edge.
+        sx, sy = self._scale
+        out = (pts.reshape(-1, 2) + 0.5) * np.array([sx, sy], np.float32) - 0.5
+        return np.asarray(out, dtype=np.float32)
+
+    def rough_to_first(self, i: int) -> Mat:
+        """Frame i's view -> the first frame's, fitted to all corners: before the bar is found, the most
+        corners that move together are taken as the room. For choosing the working plate only; the
+        numbers use `solve`, which leaves the bar and the lifter out."""
+        if i >= len(self.frames):
+            return np.eye(3)
+        tol = RANSAC_PX * self.grey_px
+        if not self._rough:
+            self._rough.append(np.eye(3))
+        while len(self._rough) <= i:
+            c = self.frames[len(self._rough)]
+            fit = _fit(c, None, 0.0, tol) if c.key < len(self._rough) else None
+            step = None if fit is None else fit.similarity
+            self._rough.append(self._rough[-1] if step is None else step @ self._rough[c.key])
+        return np.asarray(np.linalg.inv(self._rough[i]), np.float64)
+
+    @property
+    def grey_px(self) -> float:
+        """Full-resolution pixels per pixel of the grey copy."""
+        return max(self._scale)
+
+
+@dataclass
+class CameraPath:
+    """Where each frame's view lies against the first frame's: to_first[k] maps frame k's pixels into
+    frame 0's (3x3). `moving` is False for a still (or unmeasurable) camera, whose maps are all identity."""
+
+    to_first: list[Mat]
+    moving: bool
+    max_shift_px: float  # the largest the camera moved the bar's image, px
+    failed_frames: int  # frames whose view could not be fitted (taken as the frame before's)
+    reason: str = ""
+
+    def steadied(self, points: Sequence[TrackPoint]) -> list[TrackPoint]:
+        """Copies of `points` with their positions in the first frame's view."""
+        if not self.moving:
+            return list(points)
+        out = []
+        for p, m in zip(points, self.to_first, strict=True):
+            if p.x is None or p.y is None:
+                out.append(p)
+                continue
+            x, y = _apply(m, p.x, p.y)
+            out.append(replace(p, x=x, y=y))
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """For path.json's summary: "compensated", "still", or "unmeasured" (too little background to
+        tell; the positions are then used as the picture has them)."""
+        state = "compensated" if self.moving else ("unmeasured" if self.reason else "still")
+        return {
+            "camera_motion": state,
+            "camera_max_shift_px": round(self.max_shift_px, 2),
+            "camera_frames_unfitted": self.failed_frames,
+            **({"camera_note": self.reason} if self.reason else {}),
+        }
+
+
+def still(n: int, reason: str = "") -> CameraPath:
+    return CameraPath([np.eye(3) for _ in range(n)], False, 0.0, 0, reason)
+
+
+def solve(tap: MotionTap, points: Sequence[TrackPoint]) -> CameraPath:
+    """The camera's motion through the clip, fitted to the corners away from the bar at each frame."""
+    n = len(points)
+    if n == 0 or len(tap.frames) != n:
+        return still(n, "no corner motion for this clip" if n else "")
+    bars = _bar_positions(points)
+    radius = _typical_radius(points)
+    tol = RANSAC_PX * tap.grey_px
+    # The bar's place in the key frame marks where corners move on their own there.
+    fits = [_fit(c, bars[c.key], radius, tol) if c.key < k else None for k, c in enumerate(tap.frames)]
+    failed = sum(f is None or f.similarity is None for f in fits[1:])
+    if failed > MAX_FAILED_SHARE * (n - 1):
+        return still(
+            n, f"camera motion unmeasured: {failed} of {n - 1} frames had too few background corners"
+        )
+    # Whether the camera moved at all is judged on similarities: with fewer degrees of freedom they
+    # stay closer to still where it is (a homography bent towards the lifter's corners read 1.5 grey px
+    # on a still rendered deadlift, a similarity 0.45).
+    shift = _largest_shift(points, _chain(tap, fits, homography=False))
+    if shift < STILL_PX * tap.grey_px:
+        return CameraPath([np.eye(3) for _ in range(n)], False, shift, failed)
+    # Where it moved, homographies: a turning phone with a wide lens moves the picture's edges unlike
+    # its middle, which a similarity cannot follow (the hand-held squat's shoe: 2.7 px left against 11).
+    to_first = _chain(tap, fits, homography=True)
+    return CameraPath(to_first, True, _largest_shift(points, to_first), failed)
+
+
+def _chain(tap: MotionTap, fits: list[_Fit | None], homography: bool) -> list[Mat]:
+    """Each frame's map to the first frame's view: its fit to its key frame, after the key frame's own."""
+    to_frame = [np.eye(3)]  # frame 0 -> frame k
+    for k in range(1, len(fits)):
+        f = fits[k]
+        step = None
+        if f is not None:
+            step = f.homography if homography and f.homography is not None else f.similarity
+        if step is None:
+            to_frame.append(to_frame[k - 1])  # no fit: the camera is taken to stay where it was
+        else:
+            to_frame.append(step @ to_frame[tap.frames[k].key])
+    return [np.asarray(np.linalg.inv(m), np.float64) for m in to_frame]
+
+
+def _largest_shift(points: Sequence[TrackPoint], to_first: list[Mat]) -> float:
+    """The farthest the camera moved the bar's image from where the first frame's view has it, px."""
+    shift = 0.0
+    for p, m in zip(points, to_first, strict=True):
+        if p.x is not None and p.y is not None:
+            x, y = _apply(m, p.x, p.y)
+            shift = max(shift, math.hypot(x - p.x, y - p.y))
+    return shift
+
+
+@dataclass
+class _Fit:
+    """A frame's view against its key frame's, both ways (None where that model found no agreement)."""
+
+    similarity: Mat | None
+    homography: Mat | None
+    agree: tuple[int, int]  # corners each explains (similarity, homography)
+
+
+def _fit(c: Corners, bar: tuple[float, float] | None, radius: float, tol: float) -> _Fit | None:
+    """The maps that take the key frame's view to this frame's, from the corners that vote."""
+    before, after = c.at_key, c.now
+    if len(before) < FIT_MIN_CORNERS:
+        return None
+    keep = np.ones(len(before), bool)
+    if bar is not None and radius > 0:
+        dx = np.abs(before[:, 0] - bar[0])
+        dy = before[:, 1] - bar[1]
+        near = np.hypot(dx, dy) < BAR_CLEAR_R * radius
+        body = (dx < BAR_CLEAR_R * radius) & (dy > -HEAD_ABOVE_BAR_R * radius)
+        keep = ~(near | body)
+    voters = int(keep.sum())
+    if voters < FIT_MIN_CORNERS:
+        return None
+    sim, sim_in = cv2.estimateAffinePartial2D(
+        before[keep], after[keep], method=cv2.RANSAC, ransacReprojThreshold=tol, maxIters=500
+    )
+    hom, hom_in = cv2.findHomography(before[keep], after[keep], cv2.RANSAC, tol, maxIters=500)
+    n_sim = int(sim_in.sum()) if sim is not None and sim_in is not None else 0
+    n_hom = int(hom_in.sum()) if hom is not None and hom_in is not None else 0
+
+    def enough(agree: int) -> bool:
+        return agree >= FIT_MIN_CORNERS and agree >= FIT_MIN_SHARE * voters
+
+    return _Fit(
+        np.vstack([sim, [0.0, 0.0, 1.0]]) if sim is not None and enough(n_sim) else None,
+        np.asarray(hom, np.float64) if hom is not None and enough(n_hom) else None,
+        (n_sim, n_hom),
+    )
+
+
+def _apply(m: Mat, x: float, y: float) -> tuple[float, float]:
+    v = m @ np.array([x, y, 1.0])
+    return float(v[0] / v[2]), float(v[1] / v[2])
+
+
+def _bar_positions(points: Sequence[TrackPoint]) -> list[tuple[float, float] | None]:
+    """Each frame's bar position, or the nearest frame's where it was lost."""
+    known = [k for k, p in enumerate(points) if p.x is not None and p.y is not None]
+    if not known:
+        return [None] * len(points)
+    idx = np.array(known)
+    out: list[tuple[float, float] | None] = []
+    for k in range(len(points)):
+        j = int(idx[np.argmin(np.abs(idx - k))])
+        p = points[j]
+        assert p.x is not None and p.y is not None
+        out.append((p.x, p.y))
+    return out
+
+
+def _typical_radius(points: Sequence[TrackPoint]) -> float:
+    radii = [p.radius for p in points if p.radius is not None and p.radius > 0]
+    return float(np.median(radii)) if radii else 0.0
