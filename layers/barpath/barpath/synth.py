@@ -76,6 +76,9 @@ class SynthSpec:
     noise_sigma: float = 2.5  # sensor noise, grey levels; 0 turns it off
     crf: int = 23
     occlusion: bool = False  # an arm sweeps across the plate during one rep
+    # Hand-held: the view drifts smoothly up to about this far (px) from where it started, and rolls a
+    # little with it. 0: a tripod.
+    camera_drift_px: float = 0.0
     rotation_deg: int = 0  # 0/90/180/270: clockwise rotation the metadata asks a player to apply
     vfr: bool = False  # irregular frame times between vfr_fps_range
     vfr_fps_range: tuple[float, float] = (25.0, 35.0)
@@ -714,6 +717,7 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
     }
     occ_win = _occluder_window(spec, motion)
     noise = _noise_bank(spec, rng)
+    view = _hand_held(spec, ts, rng)
     interval = 1.0 / (spec.fps if not spec.vfr else 2.0 / sum(1.0 / f for f in spec.vfr_fps_range))
     exposure = spec.shutter * interval if spec.motion_blur else 0.0
     seg_t0 = np.array([s.t0 for s in motion.segments])
@@ -743,6 +747,15 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
                     colors["skin"],
                 )
             visible.append(vis)
+            if view is not None:
+                # The camera moves, the room and the lifter in it do not: the whole picture shifts.
+                frame = np.asarray(
+                    cv2.warpAffine(
+                        frame, view[i], (spec.width, spec.height), borderMode=cv2.BORDER_REFLECT_101
+                    ),
+                    dtype=np.uint8,
+                )
+                xs[i], ys[i] = view[i] @ np.array([xs[i], ys[i], 1.0])
             if noise is not None:
                 pos, neg = noise[i % len(noise[0])][0], noise[(i * 7 + 3) % len(noise[0])][1]
                 frame = np.asarray(cv2.subtract(cv2.add(frame, pos), neg), dtype=np.uint8)
@@ -772,6 +785,31 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
         moves=_move_truth(motion),
         spec={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()},
     )
+
+
+def _hand_held(spec: SynthSpec, ts: F64, rng: np.random.Generator) -> F64 | None:
+    """Per frame, the 2x3 map from the room's view at the first frame to the camera's view then: a slow
+    wander of a few sines (0.08-0.35 Hz, as a held phone drifts) and a roll of up to about half a degree
+    for a 30 px drift, both zero at the first frame. The bar's truth velocities stay the room's."""
+    if spec.camera_drift_px <= 0:
+        return None
+    freq = rng.uniform(0.08, 0.35, (3, 3))
+    phase = rng.uniform(0.0, 2 * math.pi, (3, 3))
+    share = np.array([0.6, 0.3, 0.1])[:, None]
+
+    def wander(t: F64) -> F64:  # (n, 3): x, y, roll in units of the drift
+        waves = np.sin(2 * math.pi * freq[None] * t[:, None, None] + phase[None])
+        return np.asarray((share[None] * waves).sum(axis=1), dtype=np.float64)
+
+    w = wander(ts) - wander(np.zeros(1))
+    dx, dy = w[:, 0] * spec.camera_drift_px, w[:, 1] * spec.camera_drift_px
+    roll = w[:, 2] * math.radians(0.5) * spec.camera_drift_px / 30.0
+    cx, cy = (spec.width - 1) / 2, (spec.height - 1) / 2
+    maps = np.zeros((ts.size, 2, 3))
+    for k in range(ts.size):
+        maps[k] = cv2.getRotationMatrix2D((cx, cy), math.degrees(roll[k]), 1.0)
+        maps[k, :, 2] += (dx[k], dy[k])
+    return maps
 
 
 def _noise_bank(spec: SynthSpec, rng: np.random.Generator) -> list[tuple[U8, U8]] | None:
