@@ -15,12 +15,14 @@ from typing import Literal
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
-from barpath import kinematics, render, track, video
+from barpath import camera, kinematics, render, track, video
 from barpath.detect.base import Detector
 from barpath.detect.factory import build_detector
 from barpath.errors import EmptyVideoError, NoPlateFoundError
 from barpath.kinematics import Analysis
+from barpath.plate_seed import RoomView
 from barpath.schema import FramePoint, PathResult, VideoMeta
 
 PATH_JSON = "path.json"
@@ -49,6 +51,7 @@ class Outputs:
     plot: Path
     result: PathResult
     analysis: Analysis
+    camera: camera.CameraPath
     # Wall seconds per stage ("track": decode + track, "analyse", "render": overlay + plot + publish):
     # where the time goes, for `make bench` and the logs.
     stage_s: dict[str, float] = field(default_factory=dict)
@@ -74,12 +77,18 @@ def process(
     det = detector or build_detector(opts.detector, opts.model)
     stage_s: dict[str, float] = {}
     t0 = time.perf_counter()
-    points, first_pts_s = _track_full_res(info, det, opts)
+    tap = camera.MotionTap((info.width, info.height))
+    points, first_pts_s = _track_full_res(info, det, opts, tap)
     stage_s["track"] = time.perf_counter() - t0
     if not points:
         raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
     t0 = time.perf_counter()
-    analysis = kinematics.analyse(points, plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift)
+    view = camera.solve(tap, points)
+    # The numbers are the bar's motion in the room: measured in the first frame's view.
+    analysis = kinematics.analyse(
+        view.steadied(points), plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift
+    )
+    analysis.summary.update(view.summary())
     result = PathResult(
         video=VideoMeta(
             width=info.width,
@@ -105,7 +114,7 @@ def process(
             plot = pool.submit(render.render_plot, result, analysis, staging / PLOT)
             if opts.render_video:
                 render.render_overlay(
-                    info, result, analysis, staging / OVERLAY, first_pts_s, opts.render_progress
+                    info, result, analysis, staging / OVERLAY, first_pts_s, opts.render_progress, view
                 )
             plot.result()
         result.write(staging / PATH_JSON)
@@ -122,12 +131,13 @@ def process(
         plot=outdir / PLOT,
         result=result,
         analysis=analysis,
+        camera=view,
         stage_s=stage_s,
     )
 
 
 def _track_full_res(
-    info: video.VideoInfo, det: Detector, opts: Options
+    info: video.VideoInfo, det: Detector, opts: Options, tap: camera.MotionTap
 ) -> tuple[list[track.TrackPoint], float | None]:
     """Track on frames the decoder has shrunk to TRACK_MAX_SIDE, reported in full-resolution pixels;
     also the first frame's time on the file's clock (the overlay needs it: no second decode for it).
@@ -143,6 +153,7 @@ def _track_full_res(
         for fr in video.frames(info, size):
             if not first_pts:
                 first_pts.append(fr.pts_s)
+            tap.add(fr.image)
             yield fr
 
     # The tracker's OpenCV calls work on small ROIs and a 640 px copy: splitting each over both cores
@@ -150,7 +161,8 @@ def _track_full_res(
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
-        points = list(track.track(frames(), det, small, progress=opts.progress))
+        room = _in_tracking_px(tap.rough_to_first, sx, sy)
+        points = list(track.track(frames(), det, small, progress=opts.progress, room=room))
     finally:
         cv2.setNumThreads(threads)
     first = first_pts[0] if first_pts else None
@@ -163,6 +175,18 @@ def _track_full_res(
         if p.radius is not None:
             p.radius *= 0.5 * (sx + sy)
     return points, first
+
+
+def _in_tracking_px(to_first: RoomView, sx: float, sy: float) -> RoomView:
+    """`to_first` (full-resolution pixels) for the tracker's frames, shrunk by (sx, sy)."""
+    # Pixel centres sit on integer coordinates: tracking px t is full-resolution px (t + 0.5) * s - 0.5.
+    up = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+    down = np.linalg.inv(up)
+
+    def room(i: int) -> npt.NDArray[np.float64]:
+        return np.asarray(down @ to_first(i) @ up, np.float64)
+
+    return room
 
 
 def _frames(points: list[track.TrackPoint], analysis: Analysis) -> list[FramePoint]:

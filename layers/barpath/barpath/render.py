@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from barpath import ffmpeg, video
+from barpath.camera import CameraPath
 from barpath.errors import EmptyVideoError
 from barpath.kinematics import Analysis
 from barpath.schema import PathResult, Rep
@@ -56,9 +57,22 @@ class _Track:
     phase: npt.NDArray[np.int8]  # index into _COLOUR_OF_CODE
     rep: npt.NDArray[np.int32]  # 1-based rep of the frame, 0 outside reps
     vy: npt.NDArray[np.float64]  # m/s, NaN where unknown or uncalibrated
+    # A moving camera: the positions in the first frame's view, and each frame's map from that view to
+    # its own, so an earlier position is drawn where that place in the room is now.
+    room: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+    to_frame: npt.NDArray[np.float64] | None = None  # (n, 3, 3)
+
+    def trail(self, j0: int, k: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Positions of frames j0..k as frame k shows their places (NaN where nothing is drawn)."""
+        if self.room is None or self.to_frame is None:
+            return self.x[j0 : k + 1], self.y[j0 : k + 1]
+        wx, wy = self.room[0][j0 : k + 1], self.room[1][j0 : k + 1]
+        m = self.to_frame[k]
+        d = m[2, 0] * wx + m[2, 1] * wy + m[2, 2]
+        return (m[0, 0] * wx + m[0, 1] * wy + m[0, 2]) / d, (m[1, 0] * wx + m[1, 1] * wy + m[1, 2]) / d
 
 
-def _track(result: PathResult, analysis: Analysis) -> _Track:
+def _track(result: PathResult, analysis: Analysis, view: CameraPath | None = None) -> _Track:
     n = len(result.frames)
     t = np.array([f.t for f in result.frames], dtype=np.float64)
     kind_of = {"lost": _LOST, "predicted": _PREDICTED}
@@ -73,6 +87,15 @@ def _track(result: PathResult, analysis: Analysis) -> _Track:
     vy = np.asarray(analysis.vy_mps, dtype=np.float64)
     if vy.shape != (n,) or result.calibration.meters_per_pixel is None:
         vy = np.full(n, np.nan)
+    room, to_frame = None, None
+    if view is not None and view.moving and len(view.to_first) == n:
+        to_first = np.asarray(view.to_first, dtype=np.float64)
+        d = to_first[:, 2, 0] * x + to_first[:, 2, 1] * y + to_first[:, 2, 2]
+        room = (
+            (to_first[:, 0, 0] * x + to_first[:, 0, 1] * y + to_first[:, 0, 2]) / d,
+            (to_first[:, 1, 0] * x + to_first[:, 1, 1] * y + to_first[:, 1, 2]) / d,
+        )
+        to_frame = np.asarray(np.linalg.inv(to_first), np.float64)
     return _Track(
         t=t,
         x=x,
@@ -81,6 +104,8 @@ def _track(result: PathResult, analysis: Analysis) -> _Track:
         phase=np.array([_PHASE_CODES.get(p, 0) for p in phases], dtype=np.int8),
         rep=np.array(reps, dtype=np.int32),
         vy=vy,
+        room=room,
+        to_frame=to_frame,
     )
 
 
@@ -235,12 +260,21 @@ class _Painter:
     def trail_box(self) -> _Box | None:
         """Everything the trail and the current-point mark can cover, over the whole clip."""
         tr = self.track
-        ok = np.isfinite(tr.x) & np.isfinite(tr.y)
+        if tr.room is None:
+            xs, ys = tr.x, tr.y
+        else:  # each frame draws the trail where the room has moved it
+            parts = [tr.trail(self._trail_start(k), k) for k in range(len(tr.t))]
+            xs = np.concatenate([p[0] for p in parts]) if parts else tr.x
+            ys = np.concatenate([p[1] for p in parts]) if parts else tr.y
+        ok = np.isfinite(xs) & np.isfinite(ys)
         if not ok.any():
             return None
         m = self.radius + self.line + 3  # the mark's rim and antialiased edges reach past the centre line
-        xs, ys = tr.x[ok], tr.y[ok]
+        xs, ys = xs[ok], ys[ok]
         return _even_box(xs.min() - m, ys.min() - m, xs.max() + m + 1, ys.max() + m + 1, self.w, self.h)
+
+    def _trail_start(self, k: int) -> int:
+        return int(np.searchsorted(self.track.t, self.track.t[k] - TRAIL_S, side="right"))
 
     def panel_box(self) -> _Box | None:
         """The union of every frame's numbers panel."""
@@ -261,8 +295,8 @@ class _Painter:
     def trail(self, canvas: _Canvas, origin: _Box, k: int) -> None:
         tr = self.track
         t_now = tr.t[k]
-        j0 = int(np.searchsorted(tr.t, t_now - TRAIL_S, side="right"))
-        xs, ys = tr.x[j0 : k + 1], tr.y[j0 : k + 1]
+        j0 = self._trail_start(k)
+        xs, ys = tr.trail(j0, k)
         ok = np.isfinite(xs) & np.isfinite(ys)
         # A segment joins two consecutive frames that were both measured: a lost frame breaks the line.
         seg = np.nonzero(ok[:-1] & ok[1:])[0]
@@ -467,16 +501,18 @@ def render_overlay(
     out_path: Path,
     first_pts_s: float | None = None,
     progress: Callable[[int], None] | None = None,
+    view: CameraPath | None = None,
 ) -> None:
     """H.264 yuv420p +faststart, original audio kept, same size, frames and timing as the input.
 
     `first_pts_s`: the first frame's time on the file's clock (`video.Frame.pts_s`) where the caller
     decoded it already; otherwise one frame is decoded here to read it. `progress`: called with the
-    number of frames handed to the encoder so far.
+    number of frames handed to the encoder so far. `view`: the camera's motion, where it moved (the trail
+    then stays on the places in the room the bar passed, not on the picture).
 
     One ffmpeg decodes the input, lays what Python draws over it and encodes: Python draws only the
     patches that change (trail, numbers, table) and sends them as one small frame per video frame."""
-    track = _track(result, analysis)
+    track = _track(result, analysis, view)
     calibrated = result.calibration.meters_per_pixel is not None
     painter = _Painter(info.width, info.height, track, result.reps, calibrated=calibrated)
     bt709 = info.colour is not None and info.colour[0].startswith("bt709")
