@@ -60,11 +60,12 @@ def spread(places: dict[int, tuple[float, float]], to_first: list[np.ndarray] | 
 @pytest.mark.parametrize(
     "clip, thing, at, half, max_left",
     [
-        # Measured: 27.5 -> 2.8 px, 30.1 -> 4.8, 31.6 -> 3.7, 6.0 -> 0.5 (95th percentiles). The lifter's
-        # shoe is on the floor at the bar's depth, so the measure that counts most.
+        # Measured: 27.5 -> 2.4 px, 30.1 -> 4.9, 31.6 -> 4.4, 6.0 -> 0.6 (95th percentiles; small changes
+        # to the fit move them by a px or two). The lifter's shoe is on the floor at the bar's depth, so
+        # the measure that counts most.
         ("squat-side-60fps-portrait", "shoe", (464, 1410), 24, 4.5),
         ("squat-side-60fps-portrait", "floor plate", (1040, 1330), 24, 7.0),
-        ("snatch-competition", "bottle by the bench", (578, 640), 14, 5.5),
+        ("snatch-competition", "bottle by the bench", (578, 640), 14, 6.5),
         ("deadlift-plate-cut-off", "bench stand", (1440, 820), 30, 1.0),
     ],
 )

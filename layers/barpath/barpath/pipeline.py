@@ -153,7 +153,6 @@ def _track_full_res(
         for fr in video.frames(info, size):
             if not first_pts:
                 first_pts.append(fr.pts_s)
-            tap.add(fr.image)
             yield fr
 
     # The tracker's OpenCV calls work on small ROIs and a 640 px copy: splitting each over both cores
@@ -162,7 +161,11 @@ def _track_full_res(
     cv2.setNumThreads(1)
     try:
         room = _in_tracking_px(tap.rough_to_first, sx, sy)
-        points = list(track.track(frames(), det, small, progress=opts.progress, room=room))
+        points = list(
+            track.track(
+                frames(), det, small, progress=opts.progress, room=room, on_grey=lambda _, g: tap.add(g)
+            )
+        )
     finally:
         cv2.setNumThreads(threads)
     first = first_pts[0] if first_pts else None
@@ -183,8 +186,12 @@ def _in_tracking_px(to_first: RoomView, sx: float, sy: float) -> RoomView:
     up = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
     down = np.linalg.inv(up)
 
+    seen: dict[int, npt.NDArray[np.float64]] = {}  # seeding asks for the same frames again and again
+
     def room(i: int) -> npt.NDArray[np.float64]:
-        return np.asarray(down @ to_first(i) @ up, np.float64)
+        if i not in seen:
+            seen[i] = np.asarray(down @ to_first(i) @ up, np.float64)
+        return seen[i]
 
     return room
 

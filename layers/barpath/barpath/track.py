@@ -85,9 +85,12 @@ def track(
     info: VideoInfo,
     progress: Callable[[int], None] | None = None,
     room: RoomView | None = None,
+    on_grey: Callable[[int, Grey], None] | None = None,
 ) -> Iterator[TrackPoint]:
     """One TrackPoint per input frame, in order (may yield with a bounded delay). `room`: each frame's
     view against the first frame's, for a camera that moves (the working plate moves in the room).
+    `on_grey`: handed each frame's working-scale grey copy, once, in order, before the frame is tracked
+    (camera.MotionTap follows the background on it: one grey copy a frame, not two).
 
     Raises NoPlateFoundError when the working plate is never found."""
     done = 0
@@ -113,6 +116,8 @@ def track(
             seeder = Seeder(lk_scale(fr.image), room)
         pending.append((fr.i, fr.t))
         small = grey_small(fr.image, seeder.scale)
+        if on_grey is not None:
+            on_grey(fr.i, small)
         need_detect = seeder.carry(fr.i, fr.t, fr.image, small) or need_detect
         if last_detect is None or need_detect or fr.t - last_detect >= SEED_DETECT_EVERY_S - 1e-6:
             seeder.add(fr.i, fr.t, detector.detect(fr.image))
@@ -151,6 +156,7 @@ def track(
     last = chosen.last
     seed = Candidate(last.x, last.y, chosen.radius, last.score, last.box, last.label)
     tracker = PlateTracker(start.image, start.t, seed, detector)
+    tracker.on_grey = on_grey
     for fr in it:
         yield emit(tracker.step(fr))
 
@@ -211,6 +217,7 @@ class PlateTracker:
         self.pts: Pts = self._features(self.prev_small)
         self.box = BoxCarrier()
         self.measured_prev = True  # the previous frame's position was a fit or flow, not a guess
+        self.on_grey: Callable[[int, Grey], None] | None = None  # see track()
 
     @property
     def radius(self) -> float:
@@ -295,6 +302,8 @@ class PlateTracker:
     def step(self, fr: Frame) -> TrackPoint:
         dt = max(fr.t - self.t, 1e-6)
         small = grey_small(fr.image, self.scale)
+        if self.on_grey is not None:
+            self.on_grey(fr.i, small)
         pred = (self.x + self.vx * dt, self.y + self.vy * dt)
         # After a coasted frame the corners are wherever the plate was when the flow last worked; on a
         # dropped bar that is background, and a flow from there reports a still plate at a stale spot.
