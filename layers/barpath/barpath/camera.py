@@ -17,6 +17,7 @@ resolves is taken as still, and its clip is measured exactly as before.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,6 +55,7 @@ HEAD_ABOVE_BAR_R = 2.5
 # moving camera from its own noise (still cameras read up to 0.45: 1.4 px on a 1080p tripod clip), and
 # the camera is taken as still.
 STILL_PX = 1.0
+RADII_BEFORE_FITS = 10  # plate radii measured before any frame is fitted
 MAX_FAILED_SHARE = 0.1  # more frames without a fit than this, and the motion is not trusted at all
 
 
@@ -71,10 +73,21 @@ class Corners:
 class MotionTap:
     """Corners followed from a key frame through the frames after it. Fitting each frame to its key
     frame rather than to the frame before keeps the fits' own errors from adding up frame after frame;
-    only the few key-to-key steps chain."""
+    only the few key-to-key steps chain.
+
+    A frame's corners are kept only until the bar's place in its key frame is known (`bar`); then they are
+    fitted and dropped, so a long clip keeps a few hundred bytes a frame, not its corners."""
 
     full_size: tuple[int, int]  # (width, height) positions are reported in
-    frames: list[Corners] = field(default_factory=list)
+    fits: list[_Fit | None] = field(default_factory=list)  # per frame, once fitted
+    keys: list[int] = field(default_factory=list)  # per frame, its key frame
+    _pending: dict[int, Corners] = field(default_factory=dict)  # frames not fitted yet
+    _bars: dict[int, tuple[float, float] | None] = field(default_factory=dict)  # key frame -> bar there
+    _unseen: list[int] = field(default_factory=list)  # key frames whose bar was lost: the next seen one
+    _last_bar: tuple[float, float] | None = None
+    _radii: deque[float] = field(default_factory=lambda: deque(maxlen=300))
+    _told = 0  # frames whose bar `bar` has been told
+    _key_frames: set[int] = field(default_factory=set)
     _prev: Grey | None = None
     _key = 0
     _at_key: Pts = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))
@@ -96,16 +109,59 @@ class MotionTap:
         if f < 1.0:
             grey = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.uint8)
         self._scale = (self.full_size[0] / size[0], self.full_size[1] / size[1])
-        k = len(self.frames)
+        k = len(self.keys)
         if self._prev is not None and len(self._pts):
             moved, good = lk_fb(self._prev, grey, self._pts, FB_MAX, _LK)
             self._at_key, self._pts = self._at_key[good], moved[good]
-        self.frames.append(Corners(self._key, self._full(self._at_key), self._full(self._pts)))
+        self.keys.append(self._key)
+        self.fits.append(None)
+        if k > 0:
+            self._pending[k] = Corners(self._key, self._full(self._at_key), self._full(self._pts))
         if len(self._pts) < REPLENISH_BELOW or k - self._key >= REKEY_FRAMES:
             found = cv2.goodFeaturesToTrack(grey, MAX_CORNERS, 0.005, MIN_CORNER_GAP, blockSize=5)
             self._pts = np.zeros((0, 1, 2), np.float32) if found is None else found.astype(np.float32)
             self._at_key, self._key = self._pts.copy(), k
+            self._key_frames.add(k)
         self._prev = grey
+        self._fit_ready()
+
+    def bar(self, i: int, x: float | None, y: float | None, radius: float | None) -> None:
+        """The tracked bar at frame i (full-resolution px; None where lost), frames in order: where the
+        bar and the lifter are, corners move on their own and do not vote."""
+        if x is not None and y is not None:
+            self._last_bar = (x, y)
+            for j in self._unseen:  # lost there: the nearest place seen after
+                self._bars[j] = self._last_bar
+            self._unseen.clear()
+        if radius is not None and radius > 0:
+            self._radii.append(radius)
+        if i in self._key_frames:
+            self._bars[i] = self._last_bar
+            if self._last_bar is None:
+                self._unseen.append(i)
+        self._told = i + 1
+        self._fit_ready()
+
+    def finish(self) -> None:
+        """Fit what is left (key frames whose bar was never seen: every corner votes)."""
+        for j in self._unseen:
+            self._bars[j] = None
+        self._unseen.clear()
+        for k, c in list(self._pending.items()):
+            self.fits[k] = self._fit(c, self._bars.get(c.key))
+        self._pending.clear()
+
+    def _fit_ready(self) -> None:
+        if len(self._radii) < RADII_BEFORE_FITS:
+            return  # the lifter's band is sized by the plate: wait until its radius is known
+        for k, c in list(self._pending.items()):
+            if c.key in self._bars and c.key not in self._unseen:
+                self.fits[k] = self._fit(c, self._bars[c.key])
+                del self._pending[k]
+
+    def _fit(self, c: Corners, bar: tuple[float, float] | None) -> _Fit | None:
+        radius = float(np.median(self._radii)) if self._radii else 0.0
+        return _fit(c, bar, radius, RANSAC_PX * self.grey_px)
 
     def _full(self, pts: Pts) -> Pts:
         # Pixel centres sit on integer coordinates: scale about the image edge.
@@ -117,16 +173,17 @@ class MotionTap:
         """Frame i's view -> the first frame's, fitted to all corners: before the bar is found, the most
         corners that move together are taken as the room. For choosing the working plate only; the
         numbers use `solve`, which leaves the bar and the lifter out."""
-        if i >= len(self.frames):
+        if i >= len(self.keys):
             return np.eye(3)
         tol = RANSAC_PX * self.grey_px
         if not self._rough:
             self._rough.append(np.eye(3))
         while len(self._rough) <= i:
-            c = self.frames[len(self._rough)]
-            fit = _fit(c, None, 0.0, tol) if c.key < len(self._rough) else None
+            k = len(self._rough)
+            c = self._pending.get(k)
+            fit = self.fits[k] if c is None else _fit(c, None, 0.0, tol)
             step = None if fit is None else fit.similarity
-            self._rough.append(self._rough[-1] if step is None else step @ self._rough[c.key])
+            self._rough.append(self._rough[-1] if step is None else step @ self._rough[self.keys[k]])
         return np.asarray(np.linalg.inv(self._rough[i]), np.float64)
 
     @property
@@ -176,15 +233,14 @@ def still(n: int, reason: str = "") -> CameraPath:
 
 
 def solve(tap: MotionTap, points: Sequence[TrackPoint]) -> CameraPath:
-    """The camera's motion through the clip, fitted to the corners away from the bar at each frame."""
+    """The camera's motion through the clip, from the corners away from the bar at each frame."""
     n = len(points)
-    if n == 0 or len(tap.frames) != n:
+    if n == 0 or len(tap.keys) != n:
         return still(n, "no corner motion for this clip" if n else "")
-    bars = _bar_positions(points)
-    radius = _typical_radius(points)
-    tol = RANSAC_PX * tap.grey_px
-    # The bar's place in the key frame marks where corners move on their own there.
-    fits = [_fit(c, bars[c.key], radius, tol) if c.key < k else None for k, c in enumerate(tap.frames)]
+    for p in points[tap._told :]:  # a caller that did not tell the tap the bar as it went
+        tap.bar(p.i, p.x, p.y, p.radius)
+    tap.finish()
+    fits = tap.fits
     failed = sum(f is None or f.similarity is None for f in fits[1:])
     if failed > MAX_FAILED_SHARE * (n - 1):
         return still(
@@ -193,16 +249,16 @@ def solve(tap: MotionTap, points: Sequence[TrackPoint]) -> CameraPath:
     # Whether the camera moved at all is judged on similarities: with fewer degrees of freedom they
     # stay closer to still where it is (a homography bent towards the lifter's corners read 1.5 grey px
     # on a still rendered deadlift, a similarity 0.45).
-    shift = _largest_shift(points, _chain(tap, fits, homography=False))
+    shift = _largest_shift(points, _chain(tap.keys, fits, homography=False))
     if shift < STILL_PX * tap.grey_px:
         return CameraPath([np.eye(3) for _ in range(n)], False, shift, failed)
     # Where it moved, homographies: a turning phone with a wide lens moves the picture's edges unlike
     # its middle, which a similarity cannot follow (the hand-held squat's shoe: 2.4 px left against 10).
-    to_first = _chain(tap, fits, homography=True)
+    to_first = _chain(tap.keys, fits, homography=True)
     return CameraPath(to_first, True, _largest_shift(points, to_first), failed)
 
 
-def _chain(tap: MotionTap, fits: list[_Fit | None], homography: bool) -> list[Mat]:
+def _chain(keys: list[int], fits: list[_Fit | None], homography: bool) -> list[Mat]:
     """Each frame's map to the first frame's view: its fit to its key frame, after the key frame's own."""
     to_frame = [np.eye(3)]  # frame 0 -> frame k
     for k in range(1, len(fits)):
@@ -213,7 +269,7 @@ def _chain(tap: MotionTap, fits: list[_Fit | None], homography: bool) -> list[Ma
         if step is None:
             to_frame.append(to_frame[k - 1])  # no fit: the camera is taken to stay where it was
         else:
-            to_frame.append(step @ to_frame[tap.frames[k].key])
+            to_frame.append(step @ to_frame[keys[k]])
     return [np.asarray(np.linalg.inv(m), np.float64) for m in to_frame]
 
 
@@ -275,23 +331,3 @@ def _fit(c: Corners, bar: tuple[float, float] | None, radius: float, tol: float)
 def _apply(m: Mat, x: float, y: float) -> tuple[float, float]:
     v = m @ np.array([x, y, 1.0])
     return float(v[0] / v[2]), float(v[1] / v[2])
-
-
-def _bar_positions(points: Sequence[TrackPoint]) -> list[tuple[float, float] | None]:
-    """Each frame's bar position, or the nearest frame's where it was lost."""
-    known = [k for k, p in enumerate(points) if p.x is not None and p.y is not None]
-    if not known:
-        return [None] * len(points)
-    idx = np.array(known)
-    out: list[tuple[float, float] | None] = []
-    for k in range(len(points)):
-        j = int(idx[np.argmin(np.abs(idx - k))])
-        p = points[j]
-        assert p.x is not None and p.y is not None
-        out.append((p.x, p.y))
-    return out
-
-
-def _typical_radius(points: Sequence[TrackPoint]) -> float:
-    radii = [p.radius for p in points if p.radius is not None and p.radius > 0]
-    return float(np.median(radii)) if radii else 0.0

@@ -161,23 +161,21 @@ def _track_full_res(
     cv2.setNumThreads(1)
     try:
         room = _in_tracking_px(tap.rough_to_first, sx, sy)
-        points = list(
-            track.track(
-                frames(), det, small, progress=opts.progress, room=room, on_grey=lambda _, g: tap.add(g)
-            )
-        )
+        points = []
+        for p in track.track(
+            frames(), det, small, progress=opts.progress, room=room, on_grey=lambda _, g: tap.add(g)
+        ):
+            if (sx, sy) != (1.0, 1.0):
+                # Pixel centres sit on integer coordinates: scale about the image edge, not pixel 0's.
+                if p.x is not None and p.y is not None:
+                    p.x, p.y = (p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5
+                if p.radius is not None:
+                    p.radius *= 0.5 * (sx + sy)
+            tap.bar(p.i, p.x, p.y, p.radius)  # its corners are fitted and dropped as the track goes
+            points.append(p)
     finally:
         cv2.setNumThreads(threads)
-    first = first_pts[0] if first_pts else None
-    if (sx, sy) == (1.0, 1.0):
-        return points, first
-    for p in points:
-        # Pixel centres sit on integer coordinates: scale about the image edge, not pixel 0's centre.
-        if p.x is not None and p.y is not None:
-            p.x, p.y = (p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5
-        if p.radius is not None:
-            p.radius *= 0.5 * (sx + sy)
-    return points, first
+    return points, first_pts[0] if first_pts else None
 
 
 def _in_tracking_px(to_first: RoomView, sx: float, sy: float) -> RoomView:
