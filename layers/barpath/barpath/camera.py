@@ -229,7 +229,7 @@ class CameraPath:
 
 
 def still(n: int, reason: str = "") -> CameraPath:
-    return CameraPath([np.eye(3) for _ in range(n)], False, 0.0, 0, reason)
+    return CameraPath([np.eye(3)] * n, False, 0.0, 0, reason)
 
 
 def solve(tap: MotionTap, points: Sequence[TrackPoint]) -> CameraPath:
@@ -251,7 +251,7 @@ def solve(tap: MotionTap, points: Sequence[TrackPoint]) -> CameraPath:
     # on a still rendered deadlift, a similarity 0.45).
     shift = _largest_shift(points, _chain(tap.keys, fits, homography=False))
     if shift < STILL_PX * tap.grey_px:
-        return CameraPath([np.eye(3) for _ in range(n)], False, shift, failed)
+        return CameraPath([np.eye(3)] * n, False, shift, failed)
     # Where it moved, homographies: a turning phone with a wide lens moves the picture's edges unlike
     # its middle, which a similarity cannot follow (the hand-held squat's shoe: 2.4 px left against 10).
     to_first = _chain(tap.keys, fits, homography=True)
