@@ -131,3 +131,17 @@ def test_progress_covers_tracking_and_rendering(tmp_path: Path) -> None:
     assert "e+" not in proc.stderr and all(
         float(ln.split()[-2]) < 1e4 for ln in lines if ln.split()[-2] != "-"
     )
+
+
+def test_report_says_when_the_camera_moved() -> None:
+    """A coach should know the numbers were measured against the room, not the picture."""
+    from barpath.cli import format_report
+
+    doc = {"calibration": {"meters_per_pixel": 0.002}, "reps": [], "summary": {"rep_count": 0}}
+    assert "camera" not in format_report(doc)
+    doc["summary"].update(camera_motion="still", camera_max_shift_px=0.4)
+    assert "camera" not in format_report(doc)
+    doc["summary"].update(camera_motion="compensated", camera_max_shift_px=27.2)
+    assert "camera            moved (up to 27 px at the bar)" in format_report(doc)
+    doc["summary"].update(camera_motion="unmeasured", camera_note="too few background corners")
+    assert "not followed (too few background corners)" in format_report(doc)

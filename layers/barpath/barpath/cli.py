@@ -270,6 +270,13 @@ def format_report(doc: dict[str, Any]) -> str:
         lines.append(f"mean MCV          {summary['mean_concentric_velocity_mps']:.2f} m/s")
     if summary.get("fastest_rep") is not None:
         lines.append(f"fastest / slowest rep {summary['fastest_rep']} / {summary['slowest_rep']}")
+    # Say so where the numbers are not simply the picture's: a held phone moved, or could not be followed.
+    camera = summary.get("camera_motion")
+    if camera == "compensated":
+        moved = _num(summary.get("camera_max_shift_px"), 0, 0).strip()
+        lines.append(f"camera            moved (up to {moved} px at the bar): measured against the room")
+    elif camera == "unmeasured":
+        lines.append(f"camera            not followed ({summary.get('camera_note', 'no background')})")
     return "\n".join(lines)
 
 
