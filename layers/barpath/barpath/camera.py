@@ -31,6 +31,7 @@ from barpath.track import TrackPoint
 
 Pts = npt.NDArray[np.float32]  # (n, 2), or (n, 1, 2) as OpenCV's flow takes them
 Mat = npt.NDArray[np.float64]
+F64 = npt.NDArray[np.float64]
 
 FEATURE_SIDE = 480  # px, the longer side of the grey copy corners are followed on
 MAX_CORNERS = 300
@@ -328,6 +329,14 @@ def _fit(c: Corners, bar: tuple[float, float] | None, radius: float, tol: float)
     )
 
 
+def project(m: Mat, x: F64, y: F64) -> tuple[F64, F64]:
+    """Points (x, y) through the map(s) `m`: one 3x3 for many points, or one per point ((n, 3, 3))."""
+    d = m[..., 2, 0] * x + m[..., 2, 1] * y + m[..., 2, 2]
+    return (m[..., 0, 0] * x + m[..., 0, 1] * y + m[..., 0, 2]) / d, (
+        m[..., 1, 0] * x + m[..., 1, 1] * y + m[..., 1, 2]
+    ) / d
+
+
 def _apply(m: Mat, x: float, y: float) -> tuple[float, float]:
-    v = m @ np.array([x, y, 1.0])
-    return float(v[0] / v[2]), float(v[1] / v[2])
+    px, py = project(m, np.array([x]), np.array([y]))
+    return float(px[0]), float(py[0])

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from barpath import ffmpeg, video
-from barpath.camera import CameraPath
+from barpath.camera import CameraPath, project
 from barpath.errors import EmptyVideoError
 from barpath.kinematics import Analysis
 from barpath.schema import PathResult, Rep
@@ -66,10 +66,7 @@ class _Track:
         """Positions of frames j0..k as frame k shows their places (NaN where nothing is drawn)."""
         if self.room is None or self.to_frame is None:
             return self.x[j0 : k + 1], self.y[j0 : k + 1]
-        wx, wy = self.room[0][j0 : k + 1], self.room[1][j0 : k + 1]
-        m = self.to_frame[k]
-        d = m[2, 0] * wx + m[2, 1] * wy + m[2, 2]
-        return (m[0, 0] * wx + m[0, 1] * wy + m[0, 2]) / d, (m[1, 0] * wx + m[1, 1] * wy + m[1, 2]) / d
+        return project(self.to_frame[k], self.room[0][j0 : k + 1], self.room[1][j0 : k + 1])
 
 
 def _track(result: PathResult, analysis: Analysis, view: CameraPath | None = None) -> _Track:
@@ -90,11 +87,7 @@ def _track(result: PathResult, analysis: Analysis, view: CameraPath | None = Non
     room, to_frame = None, None
     if view is not None and view.moving and len(view.to_first) == n:
         to_first = np.asarray(view.to_first, dtype=np.float64)
-        d = to_first[:, 2, 0] * x + to_first[:, 2, 1] * y + to_first[:, 2, 2]
-        room = (
-            (to_first[:, 0, 0] * x + to_first[:, 0, 1] * y + to_first[:, 0, 2]) / d,
-            (to_first[:, 1, 0] * x + to_first[:, 1, 1] * y + to_first[:, 1, 2]) / d,
-        )
+        room = project(to_first, x, y)
         to_frame = np.asarray(np.linalg.inv(to_first), np.float64)
     return _Track(
         t=t,
