@@ -18,6 +18,7 @@ from barpath.detect.plate import PlateFinder
 from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
 from barpath.plate_box import BoxCarrier
+from barpath.plate_seed import Tracklet
 from barpath.synth import GroundTruth, SynthSpec, render_clip
 from barpath.track import TrackPoint, track
 
@@ -206,3 +207,81 @@ def test_flow_alone_loses_confidence_the_longer_no_rim_confirms_it(
     assert stale and all(c == pytest.approx(0.4) for c in stale)
     conf = [p.confidence for p in unconfirmed]
     assert all(b <= a + 0.05 for a, b in zip(conf, conf[1:], strict=False))  # falls, up to agreement wobble
+
+
+def test_a_tracker_seeded_mid_lift_keeps_the_bar_s_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A detector that sees the plate only once the bar is rising (a trained model that missed it at
+    rest) ends seeding mid-lift. Where the next frames give the tracker nothing to measure (blur: no
+    corners, no rim, no box), it coasts; from the seed's own speed it follows the bar, from a standstill
+    it falls behind the bar while it rises (as it did on a real clean)."""
+    gt = render_clip(SynthSpec(lift="squat", **SMALL), tmp_path / "squat.mp4")
+    info = video.probe(tmp_path / "squat.mp4")
+    vy = np.array([f.vy_mps for f in gt.frames])
+    rising = int(np.nonzero(vy > 0.3)[0][0])  # the bar's first rise (vy > 0: going up)
+    t_late = gt.frames[rising].t
+    blind = {"left": 0}
+    starts: list[float] = []
+    real_flow, real_refine, real_start = track_mod.PlateTracker._flow, track_mod.refine_full, BoxCarrier.start
+    real_init, real_step = track_mod.PlateTracker.__init__, track_mod.PlateTracker.step
+
+    class LateFinder(PlateFinder):
+        def detect(self, frame: np.ndarray) -> list[Candidate]:
+            return [] if blind["left"] or not blind.get("late_ok") else super().detect(frame)
+
+    def init(self: track_mod.PlateTracker, image: np.ndarray, t: float, *a: object, **k: object) -> None:
+        real_init(self, image, t, *a, **k)  # type: ignore[arg-type]
+        starts.append(t)
+        blind["left"] = 3
+
+    def step(self: track_mod.PlateTracker, fr: video.Frame) -> TrackPoint:
+        p = real_step(self, fr)
+        blind["left"] = max(0, blind["left"] - 1)
+        return p
+
+    monkeypatch.setattr(track_mod.PlateTracker, "__init__", init)
+    monkeypatch.setattr(track_mod.PlateTracker, "step", step)
+    monkeypatch.setattr(
+        track_mod.PlateTracker, "_flow", lambda s, sm: None if blind["left"] else real_flow(s, sm)
+    )
+    monkeypatch.setattr(
+        track_mod, "refine_full", lambda *a, **k: None if blind["left"] else real_refine(*a, **k)
+    )
+    monkeypatch.setattr(BoxCarrier, "start", lambda *a, **k: False if blind["left"] else real_start(*a, **k))
+
+    def coast_error() -> tuple[float, float]:
+        starts.clear()
+
+        def frames() -> Iterator[video.Frame]:
+            for fr in video.frames(info):
+                blind["late_ok"] = fr.t >= t_late
+                yield fr
+
+        points = list(track(frames(), LateFinder(), info))
+        check_timeline(points, gt)
+        first = next(i for i, f in enumerate(gt.frames) if f.t > starts[0])
+        coasted = [points[i] for i in range(first, first + 3)]
+        assert all(p.state == "predicted" for p in coasted), [p.state for p in coasted]
+        err = [np.hypot(p.x - gt.frames[p.i].x, p.y - gt.frames[p.i].y) for p in coasted]  # type: ignore[operator]
+        return float(np.mean(err)), float(np.hypot(gt.frames[first].vx_mps, gt.frames[first].vy_mps))
+
+    with_speed, v_start = coast_error()
+    monkeypatch.setattr(track_mod, "_seed_velocity", lambda tr: (0.0, 0.0))
+    standstill, _ = coast_error()
+    assert v_start > 0.4, f"seeding did not end mid-lift ({v_start:.2f} m/s)"
+    assert with_speed < 0.6 * standstill, (
+        f"coasting error {with_speed:.1f} px vs {standstill:.1f} at a standstill"
+    )
+    assert with_speed < 0.1 * gt.plate_radius_px
+
+
+def test_seed_velocity_comes_from_the_last_two_close_hits() -> None:
+    def cand(x: float, y: float) -> Candidate:
+        return Candidate(x, y, 50.0, 0.9, (x - 50, y - 50, x + 50, y + 50))
+
+    tr = Tracklet({10: cand(100, 400), 11: cand(103, 380)}, {10: 1 / 3, 11: 1 / 3 + 1 / 30})
+    assert track_mod._seed_velocity(tr) == pytest.approx((90.0, -600.0))
+    far = Tracklet({10: cand(100, 400), 30: cand(103, 380)}, {10: 0.0, 30: 0.5})
+    assert track_mod._seed_velocity(far) == (0.0, 0.0)  # half a second apart: no current speed
+    assert track_mod._seed_velocity(Tracklet({10: cand(100, 400)}, {10: 0.0})) == (0.0, 0.0)

@@ -54,6 +54,7 @@ class TrackPoint:
 SEED_MAX_S = 6.0  # give up waiting for motion and take the clearest steady plate after this long
 COAST_S = 0.5  # prediction at most this long, then `lost`
 COAST_DAMP_S = 0.1  # time constant of the predicted speed's decay
+SEED_VELOCITY_MAX_GAP_S = 0.2  # the seed's last two hits give its speed only this close in time
 RADIUS_REPORT_QUALITY = 0.6  # radius goes to calibration only from fits at least this clean
 REDETECT_EVERY_S = 0.2  # while lost or coasting
 RECHECK_EVERY_S = 1.0  # full-frame check while tracking on flow alone
@@ -155,10 +156,24 @@ def track(
         return
     last = chosen.last
     seed = Candidate(last.x, last.y, chosen.radius, last.score, last.box, last.label)
-    tracker = PlateTracker(start.image, start.t, seed, detector)
+    tracker = PlateTracker(start.image, start.t, seed, detector, _seed_velocity(chosen))
     tracker.on_grey = on_grey
     for fr in it:
         yield emit(tracker.step(fr))
+
+
+def _seed_velocity(tr: Tracklet) -> tuple[float, float]:
+    """The plate's speed (px/s) over the tracklet's last two hits, where they are close in time. Seeding
+    can end mid-lift (a model's candidates settled on a blurred clean only in its rise), and a tracker
+    started at a standstill coasts behind the bar until a rim fit finds it again."""
+    idx = sorted(tr.hits)[-2:]
+    if len(idx) < 2:
+        return 0.0, 0.0
+    a, b = tr.hits[idx[0]], tr.hits[idx[1]]
+    dt = tr.times[idx[1]] - tr.times[idx[0]]
+    if not 0.0 < dt <= SEED_VELOCITY_MAX_GAP_S:
+        return 0.0, 0.0
+    return (b.x - a.x) / dt, (b.y - a.y) / dt
 
 
 def _round_rim(image: FrameBGR | None, tr: Tracklet) -> bool:
@@ -200,11 +215,18 @@ def _from_tracklet(tr: Tracklet, frames: list[tuple[int, float]]) -> Iterator[Tr
 class PlateTracker:
     """Frame-to-frame tracking of one plate after seeding."""
 
-    def __init__(self, image: FrameBGR, t: float, seed: Candidate, detector: Detector) -> None:
+    def __init__(
+        self,
+        image: FrameBGR,
+        t: float,
+        seed: Candidate,
+        detector: Detector,
+        velocity: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
         self.detector = detector
         self.scale = lk_scale(image)  # full-res px per LK px
         self.x, self.y = seed.x, seed.y
-        self.vx = self.vy = 0.0
+        self.vx, self.vy = velocity
         self.t = t
         self.t_measured = t
         self.t_checked = t
