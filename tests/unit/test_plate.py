@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
-from barpath.detect.base import Detector
+from barpath.detect.base import Candidate, Detector
 from barpath.detect.circle_fit import fit_rim
-from barpath.detect.plate import ROUND_RIM_MIN, PlateFinder, rim_support
+from barpath.detect.plate import ROUND_RIM_MIN, PlateFinder, centre_on_rim, rim_support
 
 pytestmark = pytest.mark.unit
 
@@ -74,3 +76,30 @@ def test_round_rim_tells_a_plate_from_a_circle_between_colour_bars() -> None:
     bars[:160, 94:] = (190, 190, 0)
     bars = np.clip(bars + rng.normal(0, 2, bars.shape), 0, 255).astype(np.uint8)
     assert rim_support(bars, 70.0, 136.0, 24.0) < ROUND_RIM_MIN
+
+
+def _box_candidate(x: float, y: float, r: float, label: str = "plate") -> Candidate:
+    return Candidate(x, y, r, 0.9, (x - r, y - r, x + r, y + r), label)
+
+
+def test_a_model_s_box_is_re_centred_on_the_plate_s_rim() -> None:
+    """A trained model's box is a few to 30 px off the plate on real footage (and a sleeve-tip box puts
+    the centre on the sleeve end): the rim inside it gives the centre and the radius."""
+    cx, cy, r = 400.3, 300.7, 110.0
+    frame = disc_frame(cx, cy, r)
+    off = _box_candidate(cx + 14.0, cy - 9.0, 0.93 * r)
+    tip = replace(off, x=cx + 30.0, y=cy + 20.0)  # centred on a sleeve tip, the box as before
+    for cand in (off, tip):
+        got = centre_on_rim(frame, cand)
+        assert np.hypot(got.x - cx, got.y - cy) < 0.5 and abs(got.radius - r) < 1.0
+        assert (got.score, got.box, got.label) == (cand.score, cand.box, cand.label)
+
+
+def test_a_box_with_no_rim_in_it_keeps_the_model_s_centre() -> None:
+    flat = np.full((720, 1280, 3), 128, np.uint8)
+    cand = _box_candidate(600.0, 300.0, 90.0)
+    assert centre_on_rim(flat, cand) == cand
+    # a rim of another size is another plate (or the hub): the box is not moved onto it
+    assert centre_on_rim(disc_frame(600.0, 300.0, 60.0, hub=False), cand) == cand
+    lone_tip = _box_candidate(400.0, 300.0, 110.0, label="bar_end")
+    assert centre_on_rim(disc_frame(400.0, 300.0, 110.0), lone_tip) == lone_tip

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from barpath.detect.base import Candidate, FrameBGR
+from barpath.detect.plate import centre_on_rim
 from barpath.errors import ModelLoadError
 
 MANIFEST = "barpath-model.json"
@@ -177,9 +178,10 @@ class Detectron2Detector:
         boxes = out.pred_boxes.tensor.numpy().tolist()
         scores = out.scores.numpy().tolist()
         classes = out.pred_classes.numpy().tolist()
-        return candidates_from_boxes(
+        cands = candidates_from_boxes(
             boxes, scores, classes, self._plate_id, self._bar_end_id, self.score_threshold
         )
+        return [centre_on_rim(frame, c) for c in cands]
 
 
 def candidates_from_boxes(

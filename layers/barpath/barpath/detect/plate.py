@@ -86,6 +86,36 @@ def rim_support(frame: FrameBGR, x: float, y: float, r: float) -> float:
     return best
 
 
+# A model's plate box is re-centred on a rim only this close to the box: its size and centre.
+BOX_RIM_RADIUS_TOL = 0.2
+BOX_RIM_OFFSET_TOL = 0.35  # plate radii
+BOX_RIM_MIN_QUALITY = 0.40
+
+
+def centre_on_rim(frame: FrameBGR, cand: Candidate) -> Candidate:
+    """A trained model's plate box, re-centred on the plate's rim where one fits it.
+
+    A box centre is a few pixels from the plate's centre at best, and a sleeve-tip box puts it on the
+    sleeve end, which perspective moves off the plate's centre (ARCHITECTURE: x, y are the plate's
+    centre). On real footage the boxes' centres sat 15-30 px from the rim's centre, and the tracker
+    followed that point until its next rim fit. Plates the rim fit cannot confirm (cut by the frame's
+    edge, blurred) keep the model's centre."""
+    if cand.label != "plate":
+        return cand
+    x0, y0, x1, y1 = cand.box
+    bx, by, r = (x0 + x1) / 2, (y0 + y1) / 2, cand.radius
+    best: RimFit | None = None
+    for chan in CHANNELS:
+        f = refine_full(frame, bx, by, r, chan)
+        if f is None or f.quality < BOX_RIM_MIN_QUALITY or abs(f.radius / r - 1) > BOX_RIM_RADIUS_TOL:
+            continue
+        if np.hypot(f.x - bx, f.y - by) > BOX_RIM_OFFSET_TOL * r:
+            continue
+        if best is None or f.quality > best.quality:
+            best = f
+    return cand if best is None else replace(cand, x=best.x, y=best.y, radius=best.radius)
+
+
 @dataclass(frozen=True)
 class PlateCandidate:
     fit: RimFit  # full-resolution coordinates
