@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="needs torch (pip install -e .[detectron2])")
@@ -29,6 +30,8 @@ from barpath import pipeline, synth, video  # noqa: E402
 from barpath.detect.base import Candidate  # noqa: E402
 from barpath.detect.detectron2 import Detectron2Detector  # noqa: E402
 from barpath.detect.factory import build_detector  # noqa: E402
+from barpath.detect.merged import Merged  # noqa: E402
+from barpath.detect.plate import PlateFinder  # noqa: E402
 from barpath.errors import NoPlateFoundError  # noqa: E402
 from media import make_clip  # noqa: E402
 
@@ -99,8 +102,6 @@ def test_second_run_resumes_from_the_checkpoint(trained: dict[str, Any]) -> None
 
 
 def test_detector_loads_the_model_and_returns_candidates(trained: dict[str, Any]) -> None:
-    import numpy as np
-
     det = build_detector("detectron2", str(trained["second"]))
     assert isinstance(det, Detectron2Detector) and det.name == "detectron2"
     frame = ds.render_synthetic(np.random.default_rng(5), (128, 96))[0]
@@ -115,6 +116,17 @@ def test_detector_loads_the_model_and_returns_candidates(trained: dict[str, Any]
         assert x0 <= c.x <= x1 and y0 <= c.y <= y1
     plates = [c.score for c in cands if c.label == "plate"]
     assert plates == sorted(plates, reverse=True)
+
+
+def test_auto_with_a_model_asks_the_model_first_and_the_plate_finder_after(trained: dict[str, Any]) -> None:
+    det = build_detector("auto", str(trained["second"]))
+    assert isinstance(det, Merged) and det.name == "detectron2+plate"
+    assert isinstance(det.model, Detectron2Detector) and isinstance(det.rims, PlateFinder)
+    frame = ds.render_synthetic(np.random.default_rng(5), (128, 96))[0]
+    model_only = [(c.score, c.box, c.label) for c in det.model.detect(frame)]
+    assert (
+        model_only and [(c.score, c.box, c.label) for c in det.detect(frame)][: len(model_only)] == model_only
+    )
 
 
 def test_detector_returns_boxes_on_frames_the_pipeline_decodes(

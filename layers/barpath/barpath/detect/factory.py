@@ -1,8 +1,13 @@
-"""Choose a detector from the CLI/environment: the weight-free plate finder unless a model is configured."""
+"""Choose a detector from the CLI/environment: the weight-free plate finder unless a model is configured.
+
+`auto` with a model asks the model and the plate finder together (detect/merged.py: a model misses plates
+unlike its training photos); `detectron2` asks the model alone."""
 
 from __future__ import annotations
 
 from barpath.detect.base import Detector
+from barpath.detect.merged import Merged
+from barpath.detect.plate import PlateFinder
 from barpath.errors import InvalidRequestError
 
 DETECTOR_KINDS = ("auto", "plate", "detectron2")
@@ -17,7 +22,8 @@ def build_detector(kind: str = "auto", model: str | None = None) -> Detector:
         # Imported here: the default path must not need torch.
         from barpath.detect.detectron2 import Detectron2Detector
 
-        return Detectron2Detector.load(model)
-    from barpath.detect.plate import PlateFinder
-
+        model_detector = Detectron2Detector.load(model)
+        if kind == "detectron2":
+            return model_detector
+        return Merged(model_detector, PlateFinder())
     return PlateFinder()
