@@ -111,7 +111,13 @@ def _add_process(subparsers: Any) -> None:
         default=450.0,
         help="outer diameter of the tracked plate; sets the scale (default: 450, the standard)",
     )
-    p.add_argument("--detector", choices=DETECTOR_KINDS, default="auto")
+    p.add_argument(
+        "--detector",
+        choices=DETECTOR_KINDS,
+        default="auto",
+        help="auto: the plate finder, or with --model the model and the plate finder together (default); "
+        "detectron2: the model alone",
+    )
     p.add_argument("--model", default=None, metavar="PATH_OR_S3_URI", help="Detectron2 weights")
     p.add_argument(
         "--lift",
