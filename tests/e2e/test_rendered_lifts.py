@@ -33,6 +33,9 @@ CASES = {
     # the numbers the room's. Its distractor plates move as much as the camera: this seed picked one as
     # the working plate before seeding took the camera's motion out.
     "squat-hand-held": synth.SynthSpec(lift="squat", n_reps=3, camera_drift_px=30.0, seed=11),
+    # The same on a bench press: the lifter lies across the frame, so more of the picture moves with
+    # the lift than on a standing lift, and the camera is judged from what is left.
+    "bench-hand-held": synth.SynthSpec(lift="bench", n_reps=4, camera_drift_px=30.0, seed=12),
 }
 
 
