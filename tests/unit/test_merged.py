@@ -50,6 +50,13 @@ def test_the_plate_finder_adds_the_plates_the_model_missed_and_centres_the_ones_
     assert any(np.hypot(c.x - rx, c.y - ry) < 1.5 and abs(c.radius - rr) < 2 for c in got[1:])
 
 
+def test_a_lone_sleeve_tip_inside_a_rim_becomes_that_plate() -> None:
+    x, y, r = RACKED
+    tip = Candidate(x + 6, y + 4, 0.9 * r, 0.8, (x - 4, y - 4, x + 16, y + 12), "bar_end")
+    got = Merged(KnownBoxes([tip]), PlateFinder()).detect(two_plates())[0]
+    assert got.label == "plate" and np.hypot(got.x - x, got.y - y) < 1.5 and abs(got.radius - r) < 2
+
+
 def test_a_hub_is_not_taken_for_the_model_s_plate() -> None:
     x, y, r = WORKING
     hub_only = np.full((720, 1280, 3), 150, np.uint8)

@@ -34,7 +34,10 @@ class Merged:
         merged = []
         for c in found:
             rim = next((r for r in rims if _same(r, c) and abs(r.radius / c.radius - 1) <= SAME_SIZE), None)
-            merged.append(c if rim is None else replace(c, x=rim.x, y=rim.y, radius=rim.radius))
+            # A lone sleeve tip with a plate's rim around it is that plate.
+            merged.append(
+                c if rim is None else replace(c, x=rim.x, y=rim.y, radius=rim.radius, label="plate")
+            )
         return merged + [r for r in rims if not any(_same(r, c) for c in found)]
 
 
