@@ -30,7 +30,7 @@ from barpath import pipeline, synth, video  # noqa: E402
 from barpath.detect.base import Candidate  # noqa: E402
 from barpath.detect.detectron2 import Detectron2Detector  # noqa: E402
 from barpath.detect.factory import build_detector  # noqa: E402
-from barpath.detect.merged import Merged  # noqa: E402
+from barpath.detect.fallback import Fallback  # noqa: E402
 from barpath.detect.plate import PlateFinder  # noqa: E402
 from barpath.errors import NoPlateFoundError  # noqa: E402
 from media import make_clip  # noqa: E402
@@ -118,15 +118,15 @@ def test_detector_loads_the_model_and_returns_candidates(trained: dict[str, Any]
     assert plates == sorted(plates, reverse=True)
 
 
-def test_auto_with_a_model_asks_the_model_first_and_the_plate_finder_after(trained: dict[str, Any]) -> None:
+def test_auto_with_a_model_asks_the_plate_finder_first_and_the_model_where_it_finds_none(
+    trained: dict[str, Any],
+) -> None:
     det = build_detector("auto", str(trained["second"]))
-    assert isinstance(det, Merged) and det.name == "detectron2+plate"
-    assert isinstance(det.model, Detectron2Detector) and isinstance(det.rims, PlateFinder)
-    frame = ds.render_synthetic(np.random.default_rng(5), (128, 96))[0]
-    model_only = [(c.score, c.box, c.label) for c in det.model.detect(frame)]
-    assert (
-        model_only and [(c.score, c.box, c.label) for c in det.detect(frame)][: len(model_only)] == model_only
-    )
+    assert isinstance(det, Fallback) and det.name == "plate, then detectron2"
+    assert isinstance(det.first, PlateFinder) and isinstance(det.then, Detectron2Detector)
+    blank = np.full((96, 128, 3), 128, np.uint8)  # no rim for the plate finder: the model answers
+    from_model = det.then.detect(blank)
+    assert from_model and det.detect(blank) == from_model
 
 
 def test_detector_returns_boxes_on_frames_the_pipeline_decodes(

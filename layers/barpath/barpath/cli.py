@@ -115,8 +115,8 @@ def _add_process(subparsers: Any) -> None:
         "--detector",
         choices=DETECTOR_KINDS,
         default="auto",
-        help="auto: the plate finder, or with --model the model and the plate finder together (default); "
-        "detectron2: the model alone",
+        help="auto: the plate finder, and with --model the model on frames where the plate finder finds "
+        "no plate (default); detectron2: the model alone",
     )
     p.add_argument("--model", default=None, metavar="PATH_OR_S3_URI", help="Detectron2 weights")
     p.add_argument(

@@ -1,12 +1,12 @@
 """Choose a detector from the CLI/environment: the weight-free plate finder unless a model is configured.
 
-`auto` with a model asks the model and the plate finder together (detect/merged.py: a model misses plates
-unlike its training photos); `detectron2` asks the model alone."""
+`auto` with a model asks the plate finder first and the model where it finds nothing (detect/fallback.py:
+on real footage the plate finder was the surer of the two); `detectron2` asks the model alone."""
 
 from __future__ import annotations
 
 from barpath.detect.base import Detector
-from barpath.detect.merged import Merged
+from barpath.detect.fallback import Fallback
 from barpath.detect.plate import PlateFinder
 from barpath.errors import InvalidRequestError
 
@@ -25,5 +25,5 @@ def build_detector(kind: str = "auto", model: str | None = None) -> Detector:
         model_detector = Detectron2Detector.load(model)
         if kind == "detectron2":
             return model_detector
-        return Merged(model_detector, PlateFinder())
+        return Fallback(PlateFinder(), model_detector)
     return PlateFinder()
