@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from barpath.aws import names
+from barpath.detect.factory import DETECTOR_KINDS
 
 pytestmark = pytest.mark.unit
 
@@ -240,9 +241,15 @@ def test_outputs_and_parameters(cfn: dict[str, Any], sam: dict[str, Any]) -> Non
     for out in ("UploadsBucketName", "ResultsBucketName", "NotificationTopicArn", "ProcessVideoFunctionArn",
                 "GpuJobQueueArn", "ProcessVideoJobDefinitionArn"):
         assert out in cfn["Outputs"]
-    for param in ("Stage", "InlineMaxBytes", "InlineMaxSeconds", "ModelUri", "GpuSubnetIds",
+    for param in ("Stage", "InlineMaxBytes", "InlineMaxSeconds", "ModelUri", "Detector", "GpuSubnetIds",
                   "GpuSecurityGroupIds"):
         assert param in sam["Parameters"]
+    # The detector choice reaches both places a video is processed, as the name settings.py reads.
+    assert sam["Parameters"]["Detector"]["AllowedValues"] == list(DETECTOR_KINDS)
+    fn = cfn["Resources"]["ProcessVideoFunction"]["Properties"]["Environment"]["Variables"]
+    job = cfn["Resources"]["ProcessVideoJobDefinition"]["Properties"]["ContainerProperties"]["Environment"]
+    for env in (fn, {e["Name"]: e["Value"] for e in job}):
+        assert env["DETECTOR"] == {"Ref": "Detector"} and env["MODEL_URI"] == {"Ref": "ModelUri"}
     assert sam["Parameters"]["GpuSubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
 
 
