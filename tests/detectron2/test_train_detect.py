@@ -28,6 +28,7 @@ from training import train  # noqa: E402
 
 from barpath import pipeline, synth, video  # noqa: E402
 from barpath.detect.base import Candidate  # noqa: E402
+from barpath.detect.deferred import Deferred  # noqa: E402
 from barpath.detect.detectron2 import Detectron2Detector  # noqa: E402
 from barpath.detect.factory import build_detector  # noqa: E402
 from barpath.detect.fallback import Fallback  # noqa: E402
@@ -123,10 +124,14 @@ def test_auto_with_a_model_asks_the_plate_finder_first_and_the_model_where_it_fi
 ) -> None:
     det = build_detector("auto", str(trained["second"]))
     assert isinstance(det, Fallback) and det.name == "plate, then detectron2"
-    assert isinstance(det.first, PlateFinder) and isinstance(det.then, Detectron2Detector)
+    assert isinstance(det.first, PlateFinder) and isinstance(det.then, Deferred)
+    assert det.then.built is None  # not loaded until the plate finder first finds nothing
     blank = np.full((96, 128, 3), 128, np.uint8)  # no rim for the plate finder: the model answers
-    from_model = det.then.detect(blank)
-    assert from_model and det.detect(blank) == from_model
+    from_model = det.detect(blank)
+    model = det.then.built
+    assert isinstance(model, Detectron2Detector) and from_model and model.detect(blank) == from_model
+    det.detect(blank)
+    assert det.then.built is model  # loaded once
 
 
 def test_detector_returns_boxes_on_frames_the_pipeline_decodes(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from barpath.detect import detectron2 as d2
+from barpath.detect.factory import build_detector
 from barpath.errors import ModelLoadError
 
 pytestmark = pytest.mark.unit
@@ -104,3 +105,17 @@ def test_load_without_detectron2_is_a_clear_model_load_error(tmp_path: Path) -> 
         pytest.skip("detectron2 is installed here; tests/detectron2 covers loading")
     with pytest.raises(ModelLoadError, match="needs torch and detectron2"):
         d2.Detectron2Detector.load(str(_model_dir(tmp_path / "m")))
+    # `auto` builds its model only when first asked, but says so at start all the same.
+    with pytest.raises(ModelLoadError, match="needs torch and detectron2"):
+        build_detector("auto", str(tmp_path / "m"))
+
+
+def test_auto_refuses_a_bad_model_at_start_not_on_first_use(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="not a directory"):
+        build_detector("auto", str(tmp_path / "missing"))
+    with pytest.raises(ModelLoadError, match="plate/bar-end class"):
+        build_detector("auto", str(_model_dir(tmp_path / "bad", plate_class="person")))
+    no_config = _model_dir(tmp_path / "no-config")
+    (no_config / d2.CONFIG).unlink()
+    with pytest.raises(ModelLoadError, match="no config.yaml"):
+        build_detector("auto", str(no_config))

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from barpath.detect.base import Candidate, Detector, FrameBGR
+from barpath.detect.deferred import Deferred
 from barpath.detect.fallback import Fallback
 from barpath.detect.plate import PlateFinder
+from barpath.errors import ModelLoadError
 
 pytestmark = pytest.mark.unit
 
@@ -51,3 +53,29 @@ def test_where_the_plate_finder_sees_none_the_model_answers() -> None:
     blurred = np.full((720, 1280, 3), 128, np.uint8)  # nothing with a rim: a blurred or dark frame
     assert Fallback(PlateFinder(), model).detect(blurred) == [BOX] and model.asked == 1
     assert Fallback(PlateFinder(), KnownBoxes([])).detect(blurred) == []
+
+
+def test_a_deferred_model_is_built_the_first_time_the_plate_finder_sees_none_and_kept() -> None:
+    built: list[KnownBoxes] = []
+
+    def build() -> KnownBoxes:  # stands in for loading torch and a model: seconds, most of a GB
+        built.append(KnownBoxes([BOX]))
+        return built[-1]
+
+    lazy = Deferred("model", build)
+    both = Fallback(PlateFinder(), lazy)
+    assert isinstance(lazy, Detector) and both.name == "plate, then model"
+    assert both.detect(plate_frame()) and built == [] and lazy.built is None
+    blurred = np.full((720, 1280, 3), 128, np.uint8)
+    assert both.detect(blurred) == [BOX] and both.detect(blurred) == [BOX]
+    assert len(built) == 1 and lazy.built is built[0] and built[0].asked == 2
+
+
+def test_a_deferred_model_that_cannot_load_fails_the_detection_that_needs_it() -> None:
+    def build() -> Detector:
+        raise ModelLoadError("model m: cannot build the predictor (bad checkpoint)")
+
+    both = Fallback(PlateFinder(), Deferred("model", build))
+    assert both.detect(plate_frame())  # not needed, not built: no error
+    with pytest.raises(ModelLoadError, match="bad checkpoint"):
+        both.detect(np.full((720, 1280, 3), 128, np.uint8))

@@ -9,6 +9,7 @@ torch and detectron2 are imported only when a model is loaded: the default plate
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -116,6 +117,30 @@ def read_manifest(root: Path) -> ModelInfo:
         raise ModelLoadError(f"model {root}: bad {MANIFEST} ({exc})") from exc
 
 
+_NEEDS_TORCH = (
+    "--detector detectron2 needs torch and detectron2 installed (see README, 'Training a detector')"
+)
+
+
+def check(model: str) -> ModelInfo:
+    """What can be checked of `model` without importing torch (which alone takes seconds): it is fetched
+    and unpacked, its manifest is sound, its config is there, and torch and detectron2 are installed. A
+    detector built later, on first use (detect/deferred.py), then fails at start all the same."""
+    info = read_manifest(fetch_model_dir(model))
+    if not (info.root / CONFIG).is_file():
+        raise ModelLoadError(f"model {model}: no {CONFIG} (train it with training/train.py)")
+    if not all(_installed(name) for name in ("torch", "detectron2")):
+        raise ModelLoadError(_NEEDS_TORCH)
+    return info
+
+
+def _installed(name: str) -> bool:
+    # Without importing it. A folder of that name on sys.path (tests/detectron2) is a namespace package
+    # with no origin, not the package.
+    spec = importlib.util.find_spec(name)
+    return spec is not None and spec.origin not in (None, "namespace")
+
+
 class Detectron2Detector:
     """Detector protocol over detectron2's DefaultPredictor. The plate box gives the bar-end centre and
     the plate radius; a sleeve-tip (bar_end) box inside it, where the model has that class, sharpens the
@@ -136,18 +161,15 @@ class Detectron2Detector:
     ) -> Detectron2Detector:
         """`model`: folder, .tar.gz or s3:// URI. `device`: cpu | cuda | None (cuda when available,
         or BARPATH_DEVICE)."""
-        root = fetch_model_dir(model)
-        info = read_manifest(root)
+        info = check(model)
+        root = info.root
         os.environ.setdefault("FVCORE_CACHE", str(cache_dir() / "fvcore"))  # Lambda: only /tmp is writable
         try:
             import torch
             from detectron2.config import get_cfg
             from detectron2.engine import DefaultPredictor
         except ImportError as exc:
-            raise ModelLoadError(
-                "--detector detectron2 needs torch and detectron2 installed "
-                "(see README, 'Training a detector')"
-            ) from exc
+            raise ModelLoadError(_NEEDS_TORCH) from exc
         try:
             cfg = get_cfg()
             cfg.merge_from_file(str(root / CONFIG))
