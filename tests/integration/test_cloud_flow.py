@@ -145,6 +145,31 @@ def test_non_video_fails_with_a_code_and_does_not_raise(cloud: LocalCloud, handl
     assert _results(cloud, "uploads/notes/program.pdf")["listed"] == set()
 
 
+def test_a_bad_model_fails_the_upload_with_a_code_and_keeps_it(
+    cloud: LocalCloud, handler: Any, lift_clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`auto` loads its model only when the plate finder first finds nothing, which this clip never
+    needs; a model that cannot work must still fail every upload, at start, not pass unnoticed."""
+    assert cloud.stack is not None
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="barpath-models")
+    manifest = {"classes": ["plate"], "plate_class": "person"}  # as a model trained for other classes
+    s3.put_object(Bucket="barpath-models", Key="wrong/barpath-model.json", Body=json.dumps(manifest))
+    s3.put_object(Bucket="barpath-models", Key="wrong/config.yaml", Body=b"MODEL: {}\n")
+    cases = [("s3://barpath-models/missing/model.tar.gz", "cannot fetch model"),
+             ("s3://barpath-models/wrong/", "plate/bar-end class")]
+    for n, (uri, why) in enumerate(cases):
+        monkeypatch.setenv("MODEL_URI", uri)
+        key = f"uploads/model-{n}.mp4"
+        handler(cloud.upload(lift_clip, key), LambdaContext())
+        msgs = cloud.notifications()
+        assert [(m["status"], m["error"]["code"]) for m in msgs] == [("failed", "model_load_failed")], uri
+        assert why in msgs[0]["error"]["message"]
+        assert _results(cloud, key)["listed"] == set()
+        # Nothing lost: the upload stays where it was, to be processed again once the model is fixed.
+        s3.head_object(Bucket=cloud.stack.uploads_bucket, Key=key)
+
+
 def test_object_deleted_before_processing(cloud: LocalCloud, handler: Any, lift_clip: Path) -> None:
     assert cloud.stack is not None
     event = cloud.upload(lift_clip, "uploads/gone.mp4")
