@@ -124,8 +124,8 @@ _NEEDS_TORCH = (
 
 def check(model: str) -> ModelInfo:
     """What can be checked of `model` without importing torch (which alone takes seconds): it is fetched
-    and unpacked, its manifest is sound, its config is there, and torch and detectron2 are installed. A
-    detector built later, on first use (detect/deferred.py), then fails at start all the same."""
+    and unpacked, its manifest is sound, its config is there, and torch and detectron2 are installed. So
+    a bad model fails at start also where the detector itself is built on first use (detect/deferred.py)."""
     info = read_manifest(fetch_model_dir(model))
     if not (info.root / CONFIG).is_file():
         raise ModelLoadError(f"model {model}: no {CONFIG} (train it with training/train.py)")
