@@ -71,11 +71,18 @@ def test_a_deferred_model_is_built_the_first_time_the_plate_finder_sees_none_and
     assert len(built) == 1 and lazy.built is built[0] and built[0].asked == 2
 
 
-def test_a_deferred_model_that_cannot_load_fails_the_detection_that_needs_it() -> None:
+def test_a_deferred_model_that_cannot_load_fails_the_detection_that_needs_it_and_is_not_retried() -> None:
+    tries: list[int] = []
+
     def build() -> Detector:
+        tries.append(1)
         raise ModelLoadError("model m: cannot build the predictor (bad checkpoint)")
 
-    both = Fallback(PlateFinder(), Deferred("model", build))
+    lazy = Deferred("model", build)
+    both = Fallback(PlateFinder(), lazy)
     assert both.detect(plate_frame())  # not needed, not built: no error
-    with pytest.raises(ModelLoadError, match="bad checkpoint"):
-        both.detect(np.full((720, 1280, 3), 128, np.uint8))
+    blurred = np.full((720, 1280, 3), 128, np.uint8)
+    for _ in range(3):  # later videos in a warm container: the same error, without loading again
+        with pytest.raises(ModelLoadError, match="bad checkpoint"):
+            both.detect(blurred)
+    assert len(tries) == 1 and lazy.built is None
