@@ -156,8 +156,14 @@ def test_a_bad_model_fails_the_upload_with_a_code_and_keeps_it(
     manifest = {"classes": ["plate"], "plate_class": "person"}  # as a model trained for other classes
     s3.put_object(Bucket="barpath-models", Key="wrong/barpath-model.json", Body=json.dumps(manifest))
     s3.put_object(Bucket="barpath-models", Key="wrong/config.yaml", Body=b"MODEL: {}\n")
+    # ... and one whose weights were cut short on their way up: its zip records end early.
+    manifest = {"classes": ["plate"], "plate_class": "plate"}
+    s3.put_object(Bucket="barpath-models", Key="cut/barpath-model.json", Body=json.dumps(manifest))
+    s3.put_object(Bucket="barpath-models", Key="cut/config.yaml", Body=b"MODEL: {}\n")
+    s3.put_object(Bucket="barpath-models", Key="cut/model_final.pth", Body=b"PK\x03\x04" + bytes(4096))
     cases = [("s3://barpath-models/missing/model.tar.gz", "cannot fetch model"),
-             ("s3://barpath-models/wrong/", "plate/bar-end class")]
+             ("s3://barpath-models/wrong/", "plate/bar-end class"),
+             ("s3://barpath-models/cut/", "model_final.pth is not a PyTorch checkpoint")]
     for n, (uri, why) in enumerate(cases):
         monkeypatch.setenv("MODEL_URI", uri)
         key = f"uploads/model-{n}.mp4"

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import pickle
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -59,8 +62,18 @@ def _model_dir(root: Path, **manifest: object) -> Path:
     }
     (root / d2.MANIFEST).write_text(json.dumps(doc))
     (root / d2.CONFIG).write_text("MODEL:\n  WEIGHTS: model_final.pth\n")
-    (root / d2.WEIGHTS).write_bytes(b"not really weights")
+    (root / d2.WEIGHTS).write_bytes(_checkpoint())
     return root
+
+
+def _checkpoint() -> bytes:
+    """Shaped as torch.save writes it (a stored zip: data.pkl plus one record per tensor), without torch."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("model_final/data.pkl", pickle.dumps({"model": {}}, protocol=2))
+        z.writestr("model_final/data/0", bytes(range(256)) * 64)
+        z.writestr("model_final/version", b"3\n")
+    return out.getvalue()
 
 
 def test_model_folder_and_tarball_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,9 +89,7 @@ def test_model_folder_and_tarball_are_found(tmp_path: Path, monkeypatch: pytest.
         for f in folder.iterdir():
             tar.add(f, arcname=f"job/{f.name}")  # a nested folder, as some packers leave it
     root = d2.fetch_model_dir(str(archive))
-    assert (
-        root.is_relative_to(tmp_path / "cache") and (root / d2.WEIGHTS).read_bytes() == b"not really weights"
-    )
+    assert root.is_relative_to(tmp_path / "cache") and (root / d2.WEIGHTS).read_bytes() == _checkpoint()
     assert d2.fetch_model_dir(str(archive)) == root  # cached: unpacked once
 
 
@@ -119,3 +130,31 @@ def test_auto_refuses_a_bad_model_at_start_not_on_first_use(tmp_path: Path) -> N
     (no_config / d2.CONFIG).unlink()
     with pytest.raises(ModelLoadError, match="no config.yaml"):
         build_detector("auto", str(no_config))
+
+
+def test_damaged_weights_are_refused_at_start_with_a_plain_message(tmp_path: Path) -> None:
+    """A checkpoint cut short or with a flipped byte is caught from its zip records' checksums, before
+    torch is imported; torch itself would load the flipped one, or advise an unsafe load for junk."""
+    good = _checkpoint()
+    record = good.index(bytes(range(256)))  # inside the tensor record's stored bytes
+    flipped = good[:record] + bytes([good[record] ^ 0xFF]) + good[record + 1 :]
+    no_pickle = io.BytesIO()
+    with zipfile.ZipFile(no_pickle, "w") as z:
+        z.writestr("weights.npy", b"\0" * 64)
+    cases = [
+        (good[: len(good) // 2], "model_final.pth is not a PyTorch checkpoint \\(truncated or corrupt\\)"),
+        (b"<html>403 Forbidden</html>", "not a PyTorch checkpoint"),
+        (b"", "not a PyTorch checkpoint"),
+        (flipped, "model_final.pth is damaged \\(model_final/data/0 fails its checksum\\)"),
+        (no_pickle.getvalue(), "a zip archive but not a PyTorch checkpoint"),
+    ]
+    for k, (weights, why) in enumerate(cases):
+        root = _model_dir(tmp_path / f"m{k}")
+        (root / d2.WEIGHTS).write_bytes(weights)
+        with pytest.raises(ModelLoadError, match=why):
+            build_detector("auto", str(root))
+    whole = _model_dir(tmp_path / "whole") / d2.WEIGHTS
+    d2.check_weights(whole, "whole")  # no error
+    # torch.save's format before 1.6 is a bare pickle: nothing to test cheaply, so it is let through.
+    whole.write_bytes(d2._LEGACY_TORCH_MAGIC + pickle.dumps({"model": {}}, protocol=2))
+    d2.check_weights(whole, "legacy")

@@ -15,6 +15,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,14 +125,48 @@ _NEEDS_TORCH = (
 
 def check(model: str) -> ModelInfo:
     """What can be checked of `model` without importing torch (which alone takes seconds): it is fetched
-    and unpacked, its manifest is sound, its config is there, and torch and detectron2 are installed. So
-    a bad model fails at start also where the detector itself is built on first use (detect/deferred.py)."""
+    and unpacked, its manifest is sound, its config is there, its weights are whole, and torch and
+    detectron2 are installed. So a bad model fails at start also where the detector itself is built on
+    first use (detect/deferred.py)."""
     info = read_manifest(fetch_model_dir(model))
     if not (info.root / CONFIG).is_file():
         raise ModelLoadError(f"model {model}: no {CONFIG} (train it with training/train.py)")
+    if (info.root / WEIGHTS).is_file():  # the name training writes; a hand-made config may name another
+        check_weights(info.root / WEIGHTS, model)
     if not all(_installed(name) for name in ("torch", "detectron2")):
         raise ModelLoadError(_NEEDS_TORCH)
     return info
+
+
+# torch.save's format before 1.6: a pickle that starts with its magic number (no checksums to test).
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
+def check_weights(path: Path, model: str) -> None:
+    """A torch checkpoint is a zip archive with a CRC per record: a truncated or damaged copy (an upload
+    cut short, a bad disk) shows here in a few milliseconds, instead of on the first video that needs the
+    model, and with a plainer message than torch's (which, for junk, advises an unsafe `torch.load`)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        with path.open("rb") as f:
+            if f.read(len(_LEGACY_TORCH_MAGIC)) == _LEGACY_TORCH_MAGIC:
+                return
+        raise ModelLoadError(
+            f"model {model}: {path.name} is not a PyTorch checkpoint (truncated or corrupt)"
+        ) from None
+    except OSError as exc:
+        raise ModelLoadError(f"model {model}: cannot read {path.name} ({exc})") from exc
+    with archive:
+        try:
+            damaged = archive.testzip()
+        except Exception as exc:  # a damaged record header: zipfile raises what it meets (bad UTF-8, ...)
+            raise ModelLoadError(f"model {model}: {path.name} is damaged ({exc})") from exc
+        pickled = any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
+    if damaged is not None:
+        raise ModelLoadError(f"model {model}: {path.name} is damaged ({damaged} fails its checksum)")
+    if not pickled:
+        raise ModelLoadError(f"model {model}: {path.name} is a zip archive but not a PyTorch checkpoint")
 
 
 def _installed(name: str) -> bool:
