@@ -106,7 +106,9 @@ def test_rough_view_for_seeding_follows_the_room() -> None:
         back = tap.rough_to_first(k)
         corner = view_at(k, True) @ np.array([60.0, 300.0, 1.0])
         x, y, w = back @ corner
-        assert math.dist((x / w, y / w), (60.0, 300.0)) < 1.0, k
+        # Within 2 px (1 px when the 300 strongest corners were taken, most on the coloured boxes; spread
+        # over the picture, fainter ones count too). Seeding calls a plate moving at 0.8 radii, 19 px.
+        assert math.dist((x / w, y / w), (60.0, 300.0)) < 2.0, k
     assert np.array_equal(tap.rough_to_first(N + 5), np.eye(3))  # a frame it never saw: no motion
 
 
@@ -125,3 +127,38 @@ def test_a_plate_moved_only_by_the_camera_is_not_moving() -> None:
     assert fooled.span() >= MOVING_SPAN_RADII
     steady = Tracklet(dict(hits), dict(times), room=room_view)
     assert steady.span() < 0.05
+
+
+def checked(h: int, w: int) -> np.ndarray:
+    """A checked shirt: sharp corners every 11 px, far stronger than the room's."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.where(((xx // 11) + (yy // 11)) % 2 == 1, 240, 20).astype(np.uint8)
+
+
+def test_corners_are_spread_over_the_picture_not_taken_by_one_sharp_patch() -> None:
+    grey = cv2.cvtColor(room(), cv2.COLOR_BGR2GRAY)
+    grey[60:300, 60:170] = checked(240, 110)
+    pts = camera.spread_corners(grey).reshape(-1, 2)
+    on_shirt = (pts[:, 0] >= 55) & (pts[:, 0] < 175) & (pts[:, 1] >= 55) & (pts[:, 1] < 305)
+    # The shirt covers 15 % of the picture; left to the strongest corners it held 84 % of them.
+    assert len(pts) >= 150 and on_shirt.mean() < 0.35
+    cells = np.minimum((pts[:, 1] * camera.GRID[1] / H).astype(int), camera.GRID[1] - 1) * camera.GRID[
+        0
+    ] + np.minimum((pts[:, 0] * camera.GRID[0] / W).astype(int), camera.GRID[0] - 1)
+    assert np.bincount(cells).max() <= math.ceil(camera.CELL_SHARE * camera.MAX_CORNERS)
+
+
+def test_a_passer_by_crossing_a_still_camera_is_not_taken_for_its_motion() -> None:
+    base = room()
+    tap = camera.MotionTap((W, H))
+    points = []
+    for k in range(N):
+        frame = base.copy()
+        left = 20 + 4 * k  # walking right, 4 px a frame, through the whole clip; a sixth of the width
+        frame[40:H, left : left + 80] = checked(H - 40, 80)[..., None]
+        x, y = bar_in_room(k)
+        cv2.circle(frame, (int(round(x)), int(round(y))), int(R), (30, 30, 30), -1)
+        tap.add(frame)
+        points.append(TrackPoint(k, k / 30, x, y, R, "detected", 0.9))
+    path = camera.solve(tap, points)
+    assert not path.moving and path.summary()["camera_motion"] == "still", path.max_shift_px

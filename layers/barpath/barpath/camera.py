@@ -38,6 +38,11 @@ MAX_CORNERS = 300
 REPLENISH_BELOW = 120  # corners still followed; fewer, and a fresh set is found
 REKEY_FRAMES = 90  # a fresh set at least this often: a corner's small errors add up as it is followed
 MIN_CORNER_GAP = 8  # px on the grey copy
+GRID = (8, 6)  # columns, rows: no cell holds more than CELL_SHARE of the corners (spread_corners)
+CELL_SHARE = 1 / 40
+# Corners this strong against the strongest count: low, so a plain wall's faint texture still has some
+# when a sharp pattern (a shirt, a poster) sets the scale.
+CORNER_QUALITY = 0.001
 # The room moves a few grey px a frame at most: a smaller window and pyramid than the plate's flow needs.
 _LK: dict[str, Any] = {
     "winSize": (15, 15),
@@ -119,8 +124,7 @@ class MotionTap:
         if k > 0:
             self._pending[k] = Corners(self._key, self._full(self._at_key), self._full(self._pts))
         if len(self._pts) < REPLENISH_BELOW or k - self._key >= REKEY_FRAMES:
-            found = cv2.goodFeaturesToTrack(grey, MAX_CORNERS, 0.005, MIN_CORNER_GAP, blockSize=5)
-            self._pts = np.zeros((0, 1, 2), np.float32) if found is None else found.astype(np.float32)
+            self._pts = spread_corners(grey)
             self._at_key, self._key = self._pts.copy(), k
             self._key_frames.add(k)
         self._prev = grey
@@ -191,6 +195,31 @@ class MotionTap:
     def grey_px(self) -> float:
         """Full-resolution pixels per pixel of the grey copy."""
         return max(self._scale)
+
+
+def spread_corners(grey: Grey) -> Pts:
+    """The strongest corners, at most CELL_SHARE of MAX_CORNERS in any cell of a GRID grid, strongest
+    first. Without the cap a checked shirt walking past near the camera held most of the 300 corners,
+    outvoted the room, and its walk was taken for the camera's."""
+    found = cv2.goodFeaturesToTrack(grey, 4 * MAX_CORNERS, CORNER_QUALITY, MIN_CORNER_GAP, blockSize=5)
+    if found is None:
+        return np.zeros((0, 1, 2), np.float32)
+    pts = found.reshape(-1, 2)
+    h, w = grey.shape[:2]
+    cols, rows = GRID
+    cell = np.minimum((pts[:, 1] * rows / h).astype(int), rows - 1) * cols + np.minimum(
+        (pts[:, 0] * cols / w).astype(int), cols - 1
+    )
+    cap = max(1, math.ceil(CELL_SHARE * MAX_CORNERS))
+    taken = np.zeros(cols * rows, int)
+    keep = []
+    for k, c in enumerate(cell):  # strongest first, as goodFeaturesToTrack returns them
+        if taken[c] < cap:
+            taken[c] += 1
+            keep.append(k)
+            if len(keep) == MAX_CORNERS:
+                break
+    return np.asarray(pts[keep].reshape(-1, 1, 2), np.float32)
 
 
 @dataclass
