@@ -18,7 +18,7 @@ from barpath.detect.plate import PlateFinder
 from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
 from barpath.plate_box import BoxCarrier
-from barpath.plate_seed import Tracklet
+from barpath.plate_seed import Seeder, Tracklet
 from barpath.synth import GroundTruth, SynthSpec, render_clip
 from barpath.track import TrackPoint, track
 
@@ -285,3 +285,65 @@ def test_seed_velocity_comes_from_the_last_two_close_hits() -> None:
     far = Tracklet({10: cand(100, 400), 30: cand(103, 380)}, {10: 0.0, 30: 0.5})
     assert track_mod._seed_velocity(far) == (0.0, 0.0)  # half a second apart: no current speed
     assert track_mod._seed_velocity(Tracklet({10: cand(100, 400)}, {10: 0.0})) == (0.0, 0.0)
+
+
+def test_a_shirt_sliding_over_a_still_plate_does_not_drag_the_track_off() -> None:
+    """A passer-by's checked shirt slides over a plate at rest and hides it. The flow follows the
+    shirt's corners, then the box its texture; with no rim showing where they lead, the frames are
+    coasted and lost, not `tracked` off across the picture."""
+    rng = np.random.default_rng(1)
+    wall = np.clip(cv2.resize(rng.normal(160, 25, (30, 40)).astype(np.float32), (400, 300)), 0, 255).astype(
+        np.uint8
+    )
+    base = np.repeat(wall[..., None], 3, axis=2)
+    cv2.circle(base, (200, 150), 40, (40, 40, 40), -1)  # the plate
+    cv2.circle(base, (200, 150), 10, (170, 170, 175), -1)  # its hub
+    for angle in range(0, 360, 45):  # lettering: corners on its face for the flow
+        a = np.radians(angle)
+        cv2.circle(base, (int(200 + 27 * np.cos(a)), int(150 + 27 * np.sin(a))), 3, (120, 120, 120), -1)
+    # A print of blotches in two colours: corners everywhere and nothing that repeats, as cloth has.
+    blotch = cv2.resize(rng.normal(0, 1, (20, 60)).astype(np.float32), (600, 300)) > 0
+    check = np.where(blotch[..., None], (60, 150, 70), (230, 230, 230))
+    frames = []
+    for k in range(60):
+        img = base.copy()
+        left = -140 + 8 * k  # from off the left edge, 8 px a frame: over the plate from frame 13 to 47
+        cols = slice(max(0, left), max(0, min(400, left + 200)))
+        img[:, cols] = check[:, cols.start - left : cols.stop - left]
+        frames.append(video.Frame(k, k / 30, img.astype(np.uint8)))
+    seed = Candidate(200, 150, 40, 0.9, (160, 110, 240, 190))
+    tracker = track_mod.PlateTracker(frames[0].image, 0.0, seed, PlateFinder())
+    points = [tracker.step(fr) for fr in frames[1:]]
+    off = [(p.i, p.state) for p in points if p.x is not None and np.hypot(p.x - 200, p.y - 150) > 20]
+    assert off == [], off  # never more than half a radius from the plate it was on
+    hidden = [p for p in points if 23 <= p.i <= 37]  # the plate wholly behind the shirt
+    assert all(p.state in ("predicted", "lost") for p in hidden), [p.state for p in hidden]
+    assert points[-1].state == "detected" and np.hypot(points[-1].x - 200, points[-1].y - 150) < 1.0
+
+
+def test_plates_that_stood_still_beside_the_working_one_are_remembered_and_never_redetected() -> None:
+    def tracklet(at: dict[int, tuple[float, float]], r: float = 40.0) -> Tracklet:
+        hits = {i: Candidate(x, y, r, 0.9, (x - r, y - r, x + r, y + r)) for i, (x, y) in at.items()}
+        return Tracklet(hits, {i: i / 30 for i in hits})
+
+    frames = range(0, 60, 6)
+    bar = tracklet({i: (200.0, 300.0 - 3 * i) for i in frames})  # the working plate, rising
+    rack = tracklet({i: (500.0, 150.0) for i in frames})  # a racked plate, seen beside it
+    earlier = tracklet({i: (200.0, 320.0) for i in range(-60, 0, 6)})  # before it: maybe the bar itself
+    seeder = Seeder(1.0)
+    seeder.tracklets = [bar, rack, earlier]
+    assert seeder.still_plates(bar) == [(500.0, 150.0, 40.0)]
+
+    def picture(*plates: tuple[int, int]) -> np.ndarray:
+        image = np.full((400, 600, 3), 200, np.uint8)
+        for x, y in plates:
+            cv2.circle(image, (x, y), 40, (40, 40, 40), -1)
+        return image
+
+    seed = Candidate(200, 120, 40, 0.9, (160, 80, 240, 160))
+    tracker = track_mod.PlateTracker(picture((200, 120), (500, 150)), 0.0, seed, PlateFinder())
+    tracker.still_plates = seeder.still_plates(bar)
+    tracker.t_fit = -3.0  # hidden for seconds: any plate of its size is within reach
+    # It comes back into view lower down, while the place it was heading for is nearer the rack's.
+    found = tracker._redetect(video.Frame(90, 3.0, picture((200, 200), (500, 150))), (480.0, 150.0))
+    assert found is not None and abs(found.x - 200) < 2 and abs(found.y - 200) < 2

@@ -271,6 +271,31 @@ class Seeder:
             if o is not tr
         )
 
+    def still_plates(self, chosen: Tracklet) -> list[tuple[float, float, float]]:
+        """Plates that stood still beside the working one through seeding, as (x, y, radius) in the first
+        frame's view: racked and floor plates. Only those seen on the same frames as `chosen` and away
+        from it, so none of them can be the working plate itself (resting in the rack before the unrack,
+        say, as a tracklet that seeding did not join to it)."""
+        ours = {i: c for i, c in chosen.hits.items() if i not in chosen.carried}
+        out = []
+        for tr in self.tracklets:
+            if tr is chosen or len(tr.hits) < MIN_HITS or tr.mean_score < 0.45:
+                continue
+            if tr.span() >= MOVING_SPAN_RADII:
+                continue
+            apart = [
+                i
+                for i, c in tr.hits.items()
+                if i in ours
+                and i not in tr.carried
+                and np.hypot(c.x - ours[i].x, c.y - ours[i].y) > 1.5 * max(c.radius, ours[i].radius)
+            ]
+            if len(apart) < 2:
+                continue
+            where = np.median([tr._in_room(i) for i in tr.hits], axis=0)
+            out.append((float(where[0]), float(where[1]), tr.radius))
+        return out
+
     def best_static(self) -> Tracklet | None:
         steady = [tr for tr in self.tracklets if len(tr.hits) >= MIN_HITS and tr.mean_score >= 0.45]
         if not steady:

@@ -10,8 +10,11 @@ unfitted, the flow's or the box's position is `tracked`, the box's with a lower 
 most BOX_TRUST_S. Rim fits too weak to trust alone (a plate cut by the frame's edge) still correct a
 flow that has drifted, where their circle lies on a rim and the flow's does not. Where nothing works the
 position coasts on a decaying velocity (`predicted`) for at most COAST_S, then the frame is `lost` and
-full-frame re-detection looks for the plate again. Every input frame yields exactly one TrackPoint, in
-order."""
+full-frame re-detection looks for the plate again. The flow and the box carry the plate only where it
+still looks like the plate (a passer-by's shirt sliding over it drags both away), a rim found where the
+plate was heading beats a flow that went elsewhere, and re-detection never takes a plate where one
+stood still beside the working plate through seeding (a racked or floor plate of its size). Every input
+frame yields exactly one TrackPoint, in order."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from barpath.detect.base import Candidate, Detector, FrameBGR
 from barpath.detect.circle_fit import RimFit
@@ -78,6 +82,16 @@ BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box cent
 DRIFT_FIT_QUALITY = 0.15
 DRIFT_SUPPORT_MIN = 0.5
 DRIFT_SUPPORT_GAIN = 0.15
+# Flow or the box alone carry the plate only where it still looks like the plate: a passer-by sliding over
+# it drags its corners, then the box, off across the picture. The look is the face's mean colour in
+# FACE_RINGS rings out to the rim, followed at every clean rim fit (FACE_EMA); the change is the rings'
+# RMS difference over their own spread (at least FACE_MIN_SPREAD levels). Where the flow or the box carried
+# the plate on the footage (blur, a drop, an edge) it changed by 1.04 at most, on rendered lifts with an
+# arm across the plate by 0.84; over three rendered passers-by's shirts by 1.35-1.9.
+FACE_RINGS = 8
+FACE_EMA = 0.3
+FACE_MIN_SPREAD = 20.0
+FACE_MAX_CHANGE = 1.2
 
 
 def track(
@@ -158,8 +172,27 @@ def track(
     seed = Candidate(last.x, last.y, chosen.radius, last.score, last.box, last.label)
     tracker = PlateTracker(start.image, start.t, seed, detector, _seed_velocity(chosen))
     tracker.on_grey = on_grey
+    tracker.still_plates, tracker.room = seeder.still_plates(chosen), room
     for fr in it:
         yield emit(tracker.step(fr))
+
+
+def radial_profile(image: FrameBGR, x: float, y: float, r: float) -> npt.NDArray[np.float64] | None:
+    """Mean colour (BGR) in FACE_RINGS rings out to the rim, in the picture: hub, face, rim."""
+    h, w = image.shape[:2]
+    x0, y0 = max(0, int(x - r)), max(0, int(y - r))
+    x1, y1 = min(w, int(x + r) + 1), min(h, int(y + r) + 1)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    ring = (np.hypot(xx - x, yy - y) * (FACE_RINGS / r)).astype(np.intp)
+    inside = ring < FACE_RINGS
+    counts = np.bincount(ring[inside], minlength=FACE_RINGS)
+    if counts.min() < 3:
+        return None  # a ring wholly out of the picture
+    px = image[y0:y1, x0:x1][inside].astype(np.float64)
+    sums = np.stack([np.bincount(ring[inside], px[:, k], FACE_RINGS) for k in range(3)], axis=1)
+    return np.asarray(sums / counts[:, None], np.float64)
 
 
 def _seed_velocity(tr: Tracklet) -> tuple[float, float]:
@@ -240,6 +273,11 @@ class PlateTracker:
         self.box = BoxCarrier()
         self.measured_prev = True  # the previous frame's position was a fit or flow, not a guess
         self.on_grey: Callable[[int, Grey], None] | None = None  # see track()
+        # Plates that stood still beside this one while seeding (Seeder.still_plates: first frame's
+        # view), and each frame's view against the first's (None: a still camera).
+        self.still_plates: list[tuple[float, float, float]] = []
+        self.room: RoomView | None = None
+        self.face: npt.NDArray[np.float64] | None = None  # radial_profile where the rim was last seen
 
     @property
     def radius(self) -> float:
@@ -351,6 +389,13 @@ class PlateTracker:
                 assert f is not None
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
                     fit = f
+            off_course = float(np.hypot(seed[0] - pred[0], seed[1] - pred[1])) > FIT_NEAR_FLOW * self.radius
+            if fit is None and flow is not None and off_course:
+                # The flow went where the plate was not heading: something sliding over it (a shirt
+                # still over half of it) may have dragged its corners. Its rim where it was heading wins.
+                g = refine_full(fr.image, pred[0], pred[1], self.radius, self.channel, known_radius=known)
+                if g is not None and self._accept(g, pred, FIT_NEAR_FLOW):
+                    fit = g if self._possible(g.x, g.y, fr.t - self.t_measured) else None
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S
         if fit is None and flow is not None and not trusted and self._drifted(fr.image, f, seed):
             assert f is not None
@@ -368,11 +413,16 @@ class PlateTracker:
             # The free fit's radius, even where the centre was fitted at the steady one: a plate that
             # really changes size then soon stops counting as steady.
             self.radii.append(fit.free_radius if fit.radius_fixed else fit.radius)
-        elif flow is not None and self._possible(seed[0], seed[1], dt):
+        elif flow is not None and self._possible(seed[0], seed[1], dt) and self._looks_like_plate(fr, seed):
             x, y = seed
             fresh = 1.0 - (fr.t - self.t_fit - FLOW_TRUST_S) / FLOW_STALE_S
             state, conf, radius = "tracked", 0.4 + 0.3 * flow[2] * min(1.0, max(0.0, fresh)), None
-        elif box is not None and fr.t - self.t_fit <= BOX_TRUST_S and self._possible(box[0], box[1], dt):
+        elif (
+            box is not None
+            and fr.t - self.t_fit <= BOX_TRUST_S
+            and self._possible(box[0], box[1], dt)
+            and self._looks_like_plate(fr, box)
+        ):
             x, y = box
             state, conf, radius = "tracked", BOX_CONFIDENCE, None
         elif not self.lost and fr.t - self.t_measured <= COAST_S:
@@ -390,6 +440,10 @@ class PlateTracker:
             self.box.stop()
             self.measured_prev = False
             return TrackPoint(fr.i, fr.t, None, None, None, "lost", 0.0)
+        if state == "detected" and fit is not None and fit.quality >= RADIUS_REPORT_QUALITY:
+            prof = radial_profile(fr.image, x, y, self.radius)
+            if prof is not None:
+                self.face = prof if self.face is None else FACE_EMA * prof + (1 - FACE_EMA) * self.face
         if not (state == "tracked" and flow is None):
             # A fit relearns the plate where the rim was seen: the next flow failure starts a fresh box
             # there. A box that was not believed this frame has slid off and is not followed further.
@@ -412,10 +466,38 @@ class PlateTracker:
         self.redetected = False
         return TrackPoint(fr.i, fr.t, x, y, radius, state, float(np.clip(conf, 0.0, 1.0)))
 
+    def _looks_like_plate(self, fr: Frame, at: tuple[float, float]) -> bool:
+        """Whether what the flow or the box carried to `at` still looks like the plate: its face's mean
+        colour ring by ring, hub to rim, within FACE_MAX_CHANGE of the plate's where its rim was last
+        seen clearly (in units of how much the plate's own rings differ from each other)."""
+        if self.face is None:
+            return True
+        now = radial_profile(fr.image, at[0], at[1], self.radius)
+        if now is None:
+            return True  # partly out of the picture: nothing to compare
+        spread = max(FACE_MIN_SPREAD, float(np.std(self.face, axis=0).mean()))
+        return float(np.sqrt(np.mean((now - self.face) ** 2))) <= FACE_MAX_CHANGE * spread
+
+    def _stood_still_there(self, i: int, c: Candidate) -> bool:
+        """Whether `c` is where a racked or floor plate stood while seeding. Once the working plate has
+        been hidden a while (a passer-by, the lifter's body), the nearest plate of its size may be one of
+        those; taken, its rim fits hold the track on it for good."""
+        if not self.still_plates:
+            return False
+        x, y = c.x, c.y
+        if self.room is not None:  # into the first frame's view, where the still plates are
+            v = self.room(i) @ np.array([x, y, 1.0])
+            x, y = float(v[0] / v[2]), float(v[1] / v[2])
+        return any(np.hypot(x - sx, y - sy) < 0.5 * sr for sx, sy, sr in self.still_plates)
+
     def _redetect(self, fr: Frame, near: tuple[float, float]) -> RimFit | None:
         """Full-frame detection; take the plate of the right size nearest the expected place."""
         self.t_checked = fr.t
-        cands = [c for c in self.detector.detect(fr.image) if 0.75 < c.radius / self.radius < 1.33]
+        cands = [
+            c
+            for c in self.detector.detect(fr.image)
+            if 0.75 < c.radius / self.radius < 1.33 and not self._stood_still_there(fr.i, c)
+        ]
         if not cands:
             return None
         gap = fr.t - self.t_fit
