@@ -221,6 +221,27 @@ def test_occlusion_visible_fraction_matches_pixels(tmp_path: Path) -> None:
     assert covered == pytest.approx(1 - f.visible, abs=0.05)
 
 
+def test_a_passer_by_hides_the_plate_through_the_rest_after_rep_one(tmp_path: Path) -> None:
+    spec = SynthSpec.plain(n_reps=2, rack=False, passerby=True, **SMALL)
+    gt = render_clip(spec, tmp_path / "p.mp4")
+    vis = np.array([f.visible for f in gt.frames])
+    hidden = np.nonzero(vis < 0.01)[0]
+    # Wholly hidden for about _Passerby.HIDDEN_S, after rep 1 and before rep 2; in view elsewhere.
+    assert len(hidden) * (gt.t[1] - gt.t[0]) == pytest.approx(0.6, abs=0.1)
+    assert gt.reps[0].concentric.end_t - 0.6 < gt.t[hidden[0]]
+    assert gt.t[hidden[-1]] < gt.reps[1].eccentric.start_t
+    assert np.median(vis) == 1.0
+    cap = cv2.VideoCapture(str(tmp_path / "p.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, int(hidden[len(hidden) // 2]))
+    ok, bgr = cap.read()
+    assert ok
+    f = gt.frames[int(hidden[len(hidden) // 2])]
+    # Where the plate is, the shirt: no pixel as dark as the plate's black rubber.
+    yy, xx = np.mgrid[: bgr.shape[0], : bgr.shape[1]]
+    disc = np.hypot(xx - f.x, yy - f.y) < gt.plate_radius_px - 2
+    assert (bgr[disc].max(axis=1) < 50).mean() < 0.02
+
+
 def test_seconds_pads_the_end_and_rejects_too_short(tmp_path: Path) -> None:
     base = SynthSpec.plain(n_reps=1, rack=False, width=320, height=180, fps=10.0)
     need = natural_duration(base)

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -76,6 +76,10 @@ class SynthSpec:
     noise_sigma: float = 2.5  # sensor noise, grey levels; 0 turns it off
     crf: int = 23
     occlusion: bool = False  # an arm sweeps across the plate during one rep
+    # Someone walks slowly between the camera and the lifter, hiding the plate through the rest after
+    # the first rep: a textured shirt crossing the picture, near enough to the camera to stand taller
+    # than it.
+    passerby: bool = False
     # Hand-held: the view drifts smoothly up to about this far (px) from where it started, and rolls a
     # little with it. 0: a tripod.
     camera_drift_px: float = 0.0
@@ -716,6 +720,7 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
         "shoe": (235, 235, 235),
     }
     occ_win = _occluder_window(spec, motion)
+    walker = _Passerby.make(spec, motion, lay, radius, rng) if spec.passerby else None
     noise = _noise_bank(spec, rng)
     view = _hand_held(spec, ts, rng)
     interval = 1.0 / (spec.fps if not spec.vfr else 2.0 / sum(1.0 / f for f in spec.vfr_fps_range))
@@ -746,6 +751,8 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
                     float(ys[i]),
                     colors["skin"],
                 )
+            if walker is not None:
+                vis *= walker.draw(frame, float(t), lut, radius, float(xs[i]), float(ys[i]))
             visible.append(vis)
             if view is not None:
                 # The camera moves, the room and the lifter in it do not: the whole picture shifts.
@@ -897,6 +904,75 @@ def _draw_occluder(
     )
     seen = a * (1.0 - mask.astype(np.float32) / 255.0)
     return min(1.0, float(seen.sum()) / (math.pi * radius * radius))
+
+
+@dataclass
+class _Passerby:
+    """A person crossing the picture from left to right at a steady pace, near the camera: a sprite (BGR
+    and coverage) pasted at x = x_mid + speed * (t - t_mid), so the plate is hidden around t_mid."""
+
+    sprite: U8
+    alpha: F32
+    t_mid: float
+    x_mid: float  # the sprite's centre at t_mid
+    speed: float  # px/s
+
+    HIDDEN_S: ClassVar[float] = 0.6  # how long the plate is wholly behind the shirt
+
+    @classmethod
+    def make(
+        cls, spec: SynthSpec, motion: _Motion, lay: _Layout, radius: float, rng: np.random.Generator
+    ) -> _Passerby:
+        h = spec.height
+        w = int(round(3.6 * radius))
+        conc = [s for s in motion.segments if s.kind == "concentric"]
+        after = [s for s in motion.segments if conc and s.t0 >= conc[0].t1 - 1e-9]
+        # Mid-rest after the first rep (the whole clip's middle where there is none).
+        t_mid = (after[0].t0 + after[0].t1) / 2 if after else motion.duration / 2
+        x_mid = float(lay.px(*motion.eval(np.array([t_mid]))[:2])[0][0])
+        speed = (w - 2.0 * radius) / cls.HIDDEN_S
+        cover = np.zeros((h, w), np.uint8)
+        torso_top, hips = int(0.16 * h), int(0.66 * h)
+        cv2.circle(cover, (w // 2, int(0.08 * h)), int(0.16 * w), 255, -1, cv2.LINE_AA)
+        cv2.rectangle(cover, (int(0.05 * w), torso_top), (int(0.95 * w), hips), 255, -1)
+        cv2.rectangle(cover, (int(0.12 * w), hips), (int(0.46 * w), h - 1), 255, -1)
+        cv2.rectangle(cover, (int(0.54 * w), hips), (int(0.88 * w), h - 1), 255, -1)
+        # Plaid shirt, jeans, skin: corners everywhere on the shirt, as a checked flannel has.
+        base = rng.integers(110, 220, 3)  # its darker checks stay lighter than black rubber
+        sprite = np.empty((h, w, 3), np.uint8)
+        sprite[:] = (150, 110, 90)  # jeans
+        yy, xx = np.mgrid[0:h, 0:w]
+        check = ((xx // 22) + (yy // 22)) % 2 == 1
+        stripe = (xx % 22 < 5) | (yy % 22 < 5)
+        shirt = np.where(check[..., None], base, base // 2).astype(np.uint8)
+        shirt[stripe] = (235, 235, 235)
+        rows = slice(torso_top, hips)
+        sprite[rows] = shirt[rows]
+        sprite[:torso_top] = (110, 140, 185)  # head
+        return cls(sprite, cover.astype(np.float32) / 255.0, t_mid, x_mid, speed)
+
+    def draw(self, frame: U8, t: float, lut: F32, radius: float, cx: float, cy: float) -> float:
+        """Paste the person over `frame`; return the share of the plate at (cx, cy) still in view."""
+        fh, fw = frame.shape[:2]
+        sh, sw = self.alpha.shape
+        left = int(round(self.x_mid + self.speed * (t - self.t_mid) - sw / 2))
+        x0, x1 = max(0, left), min(fw, left + sw)
+        if x1 <= x0:
+            return 1.0
+        a = self.alpha[:fh, x0 - left : x1 - left, None]
+        roi = frame[:sh, x0:x1].astype(np.float32)
+        frame[:sh, x0:x1] = np.clip(
+            roi * (1.0 - a) + self.sprite[:fh, x0 - left : x1 - left] * a + 0.5, 0, 255
+        ).astype(np.uint8)
+        px0, px1 = max(x0, int(cx - radius - 2)), min(x1, int(cx + radius + 3))
+        py0, py1 = max(0, int(cy - radius - 2)), min(fh, int(cy + radius + 3))
+        if px1 <= px0 or py1 <= py0:
+            return 1.0
+        _, disc = _plate_layer(
+            lut, radius, cx, cy, np.arange(px0, px1, dtype=np.float64), np.arange(py0, py1, dtype=np.float64)
+        )
+        hidden = float((disc * self.alpha[py0:py1, px0 - left : px1 - left]).sum())
+        return max(0.0, 1.0 - hidden / (math.pi * radius * radius))
 
 
 def _phase(seg: _Segment) -> Phase:
