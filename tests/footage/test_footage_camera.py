@@ -60,7 +60,7 @@ def spread(places: dict[int, tuple[float, float]], to_first: list[np.ndarray] | 
 @pytest.mark.parametrize(
     "clip, thing, at, half, max_left",
     [
-        # Measured: 27.5 -> 2.4 px, 30.1 -> 4.9, 31.6 -> 4.4, 6.0 -> 0.6 (95th percentiles; small changes
+        # Measured: 27.5 -> 2.7 px, 30.1 -> 3.9, 31.6 -> 1.4, 6.0 -> 0.5 (95th percentiles; small changes
         # to the fit move them by a px or two). The lifter's shoe is on the floor at the bar's depth, so
         # the measure that counts most.
         ("squat-side-60fps-portrait", "shoe", (464, 1410), 24, 4.5),

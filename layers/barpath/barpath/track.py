@@ -84,12 +84,15 @@ DRIFT_SUPPORT_MIN = 0.5
 DRIFT_SUPPORT_GAIN = 0.15
 # Flow or the box alone carry the plate only where it still looks like the plate: a passer-by sliding over
 # it drags its corners, then the box, off across the picture. The look is the face's mean colour in
-# FACE_RINGS rings out to the rim, followed at every clean rim fit (FACE_EMA); the change is the rings'
+# FACE_RINGS rings out to the rim (FACE_SAMPLES px a radius), followed at clean rim fits every
+# FACE_LEARN_EVERY_S (FACE_EMA); the change is the rings'
 # RMS difference over their own spread (at least FACE_MIN_SPREAD levels). Where the flow or the box carried
 # the plate on the footage (blur, a drop, an edge) it changed by 1.04 at most, on rendered lifts with an
 # arm across the plate by 0.84; over three rendered passers-by's shirts by 1.35-1.9.
 FACE_RINGS = 8
 FACE_EMA = 0.3
+FACE_LEARN_EVERY_S = 0.1
+FACE_SAMPLES = 24
 FACE_MIN_SPREAD = 20.0
 FACE_MAX_CHANGE = 1.2
 
@@ -184,13 +187,14 @@ def radial_profile(image: FrameBGR, x: float, y: float, r: float) -> npt.NDArray
     x1, y1 = min(w, int(x + r) + 1), min(h, int(y + r) + 1)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    yy, xx = np.mgrid[y0:y1, x0:x1]
+    step = max(1, int(r / FACE_SAMPLES))  # a mean needs no more than about FACE_SAMPLES px a radius
+    yy, xx = np.mgrid[y0:y1:step, x0:x1:step]
     ring = (np.hypot(xx - x, yy - y) * (FACE_RINGS / r)).astype(np.intp)
     inside = ring < FACE_RINGS
     counts = np.bincount(ring[inside], minlength=FACE_RINGS)
     if counts.min() < 3:
         return None  # a ring wholly out of the picture
-    px = image[y0:y1, x0:x1][inside].astype(np.float64)
+    px = image[y0:y1:step, x0:x1:step][inside].astype(np.float64)
     sums = np.stack([np.bincount(ring[inside], px[:, k], FACE_RINGS) for k in range(3)], axis=1)
     return np.asarray(sums / counts[:, None], np.float64)
 
@@ -278,6 +282,7 @@ class PlateTracker:
         self.still_plates: list[tuple[float, float, float]] = []
         self.room: RoomView | None = None
         self.face: npt.NDArray[np.float64] | None = None  # radial_profile where the rim was last seen
+        self.t_face = -np.inf
 
     @property
     def radius(self) -> float:
@@ -440,10 +445,12 @@ class PlateTracker:
             self.box.stop()
             self.measured_prev = False
             return TrackPoint(fr.i, fr.t, None, None, None, "lost", 0.0)
-        if state == "detected" and fit is not None and fit.quality >= RADIUS_REPORT_QUALITY:
+        clean = state == "detected" and fit is not None and fit.quality >= RADIUS_REPORT_QUALITY
+        if clean and fr.t - self.t_face >= FACE_LEARN_EVERY_S:
             prof = radial_profile(fr.image, x, y, self.radius)
             if prof is not None:
                 self.face = prof if self.face is None else FACE_EMA * prof + (1 - FACE_EMA) * self.face
+                self.t_face = fr.t
         if not (state == "tracked" and flow is None):
             # A fit relearns the plate where the rim was seen: the next flow failure starts a fresh box
             # there. A box that was not believed this frame has slid off and is not followed further.
