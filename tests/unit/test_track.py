@@ -18,6 +18,7 @@ from barpath.detect.plate import PlateFinder
 from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
 from barpath.plate_box import BoxCarrier
+from barpath.plate_look import Look
 from barpath.plate_seed import Seeder, Tracklet
 from barpath.synth import GroundTruth, SynthSpec, render_clip
 from barpath.track import TrackPoint, track
@@ -347,3 +348,25 @@ def test_plates_that_stood_still_beside_the_working_one_are_remembered_and_never
     # It comes back into view lower down, while the place it was heading for is nearer the rack's.
     found = tracker._redetect(video.Frame(90, 3.0, picture((200, 200), (500, 150))), (480.0, 150.0))
     assert found is not None and abs(found.x - 200) < 2 and abs(found.y - 200) < 2
+
+
+def test_a_plate_s_look_survives_a_hand_over_it_and_blur_but_not_a_shirt() -> None:
+    """plate_look.Look: the face ring by ring, hub to rim, learnt where the rim was seen."""
+    rng = np.random.default_rng(2)
+    image = np.full((300, 400, 3), (175, 180, 185), np.uint8)
+    cv2.circle(image, (200, 150), 60, (40, 40, 40), -1)  # black rubber
+    cv2.circle(image, (200, 150), 15, (170, 170, 175), -1)  # metal hub
+    look = Look()
+    assert look.shows(image, 200, 150, 60)  # nothing learnt yet: no say
+    look.learn(image, 200, 150, 60, 0.0)
+    assert look.shows(image, 200, 150, 60)
+    hand = image.copy()
+    cv2.rectangle(hand, (150, 175), (250, 200), (110, 140, 185), -1)  # fingers across the lower face
+    assert look.shows(hand, 200, 150, 60)
+    blurred = np.asarray(cv2.blur(image, (1, 41)), np.uint8)  # a fast lift: smeared up and down
+    assert look.shows(blurred, 200, 150, 60)
+    shirt = image.copy()
+    blotch = cv2.resize(rng.normal(0, 1, (10, 10)).astype(np.float32), (160, 300)) > 0
+    shirt[:, 120:280] = np.where(blotch[..., None], (60, 150, 70), (230, 230, 230))
+    assert not look.shows(shirt, 200, 150, 60)
+    assert not look.shows(image, 330, 150, 60)  # beside the plate, on the wall

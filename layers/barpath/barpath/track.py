@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from barpath.detect.base import Candidate, Detector, FrameBGR
 from barpath.detect.circle_fit import RimFit
@@ -31,6 +30,7 @@ from barpath.detect.plate import CHANNELS, ROUND_RIM_MIN, refine_full, rim_suppo
 from barpath.errors import NoPlateFoundError
 from barpath.plate_box import BoxCarrier
 from barpath.plate_flow import Grey, Pts, disc_corners, grey_small, lk_fb, lk_scale, median_motion
+from barpath.plate_look import Look
 from barpath.plate_seed import (
     FIT_MIN_QUALITY,
     MAX_RADII_PER_S,
@@ -82,19 +82,8 @@ BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box cent
 DRIFT_FIT_QUALITY = 0.15
 DRIFT_SUPPORT_MIN = 0.5
 DRIFT_SUPPORT_GAIN = 0.15
-# Flow or the box alone carry the plate only where it still looks like the plate: a passer-by sliding over
-# it drags its corners, then the box, off across the picture. The look is the face's mean colour in
-# FACE_RINGS rings out to the rim (FACE_SAMPLES px a radius), followed at clean rim fits every
-# FACE_LEARN_EVERY_S (FACE_EMA); the change is the rings'
-# RMS difference over their own spread (at least FACE_MIN_SPREAD levels). Where the flow or the box carried
-# the plate on the footage (blur, a drop, an edge) it changed by 1.04 at most, on rendered lifts with an
-# arm across the plate by 0.84; over three rendered passers-by's shirts by 1.35-1.9.
-FACE_RINGS = 8
-FACE_EMA = 0.3
-FACE_LEARN_EVERY_S = 0.1
-FACE_SAMPLES = 24
-FACE_MIN_SPREAD = 20.0
-FACE_MAX_CHANGE = 1.2
+# A clean rim fit teaches the tracker the plate's look (plate_look) at most this often.
+LOOK_LEARN_EVERY_S = 0.1
 
 
 def track(
@@ -180,25 +169,6 @@ def track(
         yield emit(tracker.step(fr))
 
 
-def radial_profile(image: FrameBGR, x: float, y: float, r: float) -> npt.NDArray[np.float64] | None:
-    """Mean colour (BGR) in FACE_RINGS rings out to the rim, in the picture: hub, face, rim."""
-    h, w = image.shape[:2]
-    x0, y0 = max(0, int(x - r)), max(0, int(y - r))
-    x1, y1 = min(w, int(x + r) + 1), min(h, int(y + r) + 1)
-    if x1 - x0 < 4 or y1 - y0 < 4:
-        return None
-    step = max(1, int(r / FACE_SAMPLES))  # a mean needs no more than about FACE_SAMPLES px a radius
-    yy, xx = np.mgrid[y0:y1:step, x0:x1:step]
-    ring = (np.hypot(xx - x, yy - y) * (FACE_RINGS / r)).astype(np.intp)
-    inside = ring < FACE_RINGS
-    counts = np.bincount(ring[inside], minlength=FACE_RINGS)
-    if counts.min() < 3:
-        return None  # a ring wholly out of the picture
-    px = image[y0:y1:step, x0:x1:step][inside].astype(np.float64)
-    sums = np.stack([np.bincount(ring[inside], px[:, k], FACE_RINGS) for k in range(3)], axis=1)
-    return np.asarray(sums / counts[:, None], np.float64)
-
-
 def _seed_velocity(tr: Tracklet) -> tuple[float, float]:
     """The plate's speed (px/s) over the tracklet's last two hits, where they are close in time. Seeding
     can end mid-lift (a model's candidates settled on a blurred clean only in its rise), and a tracker
@@ -281,8 +251,7 @@ class PlateTracker:
         # view), and each frame's view against the first's (None: a still camera).
         self.still_plates: list[tuple[float, float, float]] = []
         self.room: RoomView | None = None
-        self.face: npt.NDArray[np.float64] | None = None  # radial_profile where the rim was last seen
-        self.t_face = -np.inf
+        self.look = Look()  # the face where its rim was seen: flow and box carry only what shows it
 
     @property
     def radius(self) -> float:
@@ -446,11 +415,8 @@ class PlateTracker:
             self.measured_prev = False
             return TrackPoint(fr.i, fr.t, None, None, None, "lost", 0.0)
         clean = state == "detected" and fit is not None and fit.quality >= RADIUS_REPORT_QUALITY
-        if clean and fr.t - self.t_face >= FACE_LEARN_EVERY_S:
-            prof = radial_profile(fr.image, x, y, self.radius)
-            if prof is not None:
-                self.face = prof if self.face is None else FACE_EMA * prof + (1 - FACE_EMA) * self.face
-                self.t_face = fr.t
+        if clean and fr.t - self.look.t >= LOOK_LEARN_EVERY_S:
+            self.look.learn(fr.image, x, y, self.radius, fr.t)
         if not (state == "tracked" and flow is None):
             # A fit relearns the plate where the rim was seen: the next flow failure starts a fresh box
             # there. A box that was not believed this frame has slid off and is not followed further.
@@ -474,16 +440,8 @@ class PlateTracker:
         return TrackPoint(fr.i, fr.t, x, y, radius, state, float(np.clip(conf, 0.0, 1.0)))
 
     def _looks_like_plate(self, fr: Frame, at: tuple[float, float]) -> bool:
-        """Whether what the flow or the box carried to `at` still looks like the plate: its face's mean
-        colour ring by ring, hub to rim, within FACE_MAX_CHANGE of the plate's where its rim was last
-        seen clearly (in units of how much the plate's own rings differ from each other)."""
-        if self.face is None:
-            return True
-        now = radial_profile(fr.image, at[0], at[1], self.radius)
-        if now is None:
-            return True  # partly out of the picture: nothing to compare
-        spread = max(FACE_MIN_SPREAD, float(np.std(self.face, axis=0).mean()))
-        return float(np.sqrt(np.mean((now - self.face) ** 2))) <= FACE_MAX_CHANGE * spread
+        """Whether what the flow or the box carried to `at` still looks like the plate (plate_look)."""
+        return self.look.shows(fr.image, at[0], at[1], self.radius)
 
     def _stood_still_there(self, i: int, c: Candidate) -> bool:
         """Whether `c` is where a racked or floor plate stood while seeding. Once the working plate has
