@@ -20,6 +20,7 @@ from barpath.detect.base import Candidate, FrameBGR
 from barpath.detect.circle_fit import RimFit
 from barpath.detect.plate import CHANNELS, refine_full
 from barpath.plate_flow import Grey, Pts, disc_corners, lk_fb, median_motion
+from barpath.plate_look import Look
 
 # Bar speed rarely passes ~4 m/s (snatch pull); a 450 mm plate's radius is 0.225 m: ~18 radii/s.
 MAX_RADII_PER_S = 25.0
@@ -45,6 +46,7 @@ class Tracklet:
     channel: str | None = None  # the channel its rim shows best in, picked at its first refit
     pts: Pts = field(default_factory=lambda: np.zeros((0, 1, 2), np.float32))  # face corners, working px
     room: RoomView | None = None  # None: a camera taken as still
+    look: Look = field(default_factory=Look)  # its face where detected (plate_look)
 
     def detections(self) -> list[Candidate]:
         """Hits found by full-frame detection (key frames): what presence and clarity are judged on."""
@@ -107,7 +109,8 @@ class Seeder:
         self.prev_small: Grey | None = None
         self.prev_i = -1
 
-    def add(self, i: int, t: float, cands: list[Candidate]) -> None:
+    def add(self, i: int, t: float, cands: list[Candidate], image: FrameBGR | None = None) -> None:
+        """Link the frame's detections to the tracklets, and learn their looks on `image`."""
         self.n_detect_frames += 1
         used: set[int] = set()
         for c in sorted(cands, key=lambda c: -c.score):
@@ -124,6 +127,8 @@ class Seeder:
             if best is None:
                 self.tracklets.append(Tracklet({i: c}, {i: t}, room=self.room))
                 used.add(len(self.tracklets) - 1)
+                if image is not None:
+                    self.tracklets[-1].look.learn(image, c.x, c.y, c.radius, t)
             else:
                 tr = self.tracklets[best]
                 used.add(best)
@@ -135,6 +140,8 @@ class Seeder:
                 tr.times[i] = t
                 tr.carried.discard(i)
                 tr.refined.discard(i)
+                if image is not None and abs(c.radius / tr.radius - 1) <= 0.12:  # its rim, not its hub
+                    tr.look.learn(image, c.x, c.y, tr.radius, t)
 
     def carry(self, i: int, t: float, image: FrameBGR, small: Grey) -> bool:
         """Carry every tracklet seen on the previous frame to this one by flow, refitting the rim of those
@@ -158,6 +165,12 @@ class Seeder:
                 need_detect = need_detect or was_moving
                 continue
             x, y = last.x + m[0] * self.scale, last.y + m[1] * self.scale
+            if abs(m[0]) > abs(m[1]) and not tr.look.shows(image, x, y, tr.radius):
+                # Carried sideways onto something that does not look like it: a passer-by's shirt took
+                # its corners. A bar moves up and down while seeding watches; a plate's look may change
+                # as it rises through hard shadows (the outdoor deadlift), its direction does not.
+                tr.pts = np.zeros((0, 1, 2), np.float32)
+                continue
             tr.pts = m[3]
             hit = _moved(last, x, y)
             tr.hits[i], tr.times[i] = hit, t
@@ -272,12 +285,12 @@ class Seeder:
         )
 
     def still_plates(self, chosen: Tracklet) -> list[tuple[float, float, float]]:
-        """Plates that stood still beside the working one through seeding, as (x, y, radius) in the first
-        frame's view: racked and floor plates. Only those seen on the same frames as `chosen` and away
-        from it, so none of them can be the working plate itself (resting in the rack before the unrack,
-        say, as a tracklet that seeding did not join to it)."""
+        """Plates that stood still beside the working one through seeding: (x, y, radius) in the first
+        frame's view where each was detected. Racked and floor plates. Only those seen on the same frames
+        as `chosen` and away from it, so none of them can be the working plate itself (resting in the rack
+        before the unrack, say, as a tracklet that seeding did not join to it)."""
         ours = {i: c for i, c in chosen.hits.items() if i not in chosen.carried}
-        out = []
+        out: list[tuple[float, float, float]] = []
         for tr in self.tracklets:
             if tr is chosen or len(tr.hits) < MIN_HITS or tr.mean_score < 0.45:
                 continue
@@ -292,8 +305,10 @@ class Seeder:
             ]
             if len(apart) < 2:
                 continue
-            where = np.median([tr._in_room(i) for i in tr.hits], axis=0)
-            out.append((float(where[0]), float(where[1]), tr.radius))
+            # Every place it was detected, not one median: a tracklet among overlapping floor plates
+            # wanders between them, and the working plate must not be taken for any of them.
+            own = [i for i in tr.hits if i not in tr.carried and i not in tr.refined]
+            out.extend((*tr._in_room(i), tr.radius) for i in own)
         return out
 
     def best_static(self) -> Tracklet | None:

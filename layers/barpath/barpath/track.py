@@ -127,7 +127,7 @@ def track(
             on_grey(fr.i, small)
         need_detect = seeder.carry(fr.i, fr.t, fr.image, small) or need_detect
         if last_detect is None or need_detect or fr.t - last_detect >= SEED_DETECT_EVERY_S - 1e-6:
-            seeder.add(fr.i, fr.t, detector.detect(fr.image))
+            seeder.add(fr.i, fr.t, detector.detect(fr.image), fr.image)
             last_detect, need_detect = fr.t, False
         seeder.refresh_corners(fr.i, small)
         mover = seeder.moving()
