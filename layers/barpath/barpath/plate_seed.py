@@ -36,6 +36,14 @@ FIT_MIN_QUALITY = 0.40
 RoomView = Callable[[int], npt.NDArray[np.float64]]
 
 
+def in_room(room: RoomView | None, i: int, x: float, y: float) -> tuple[float, float]:
+    """Frame i's point (x, y) in the first frame's view (as it is, for a camera taken as still)."""
+    if room is None:
+        return x, y
+    v = room(i) @ np.array([x, y, 1.0])
+    return float(v[0] / v[2]), float(v[1] / v[2])
+
+
 @dataclass
 class Tracklet:
     hits: dict[int, Candidate] = field(default_factory=dict)  # frame index -> detection
@@ -73,16 +81,13 @@ class Tracklet:
     def span(self) -> float:
         """Largest distance of any hit from the first one, in radii, in the room (camera motion taken out)."""
         first_i = min(self.hits)
-        x0, y0 = self._in_room(first_i)
-        d = max(float(np.hypot(x - x0, y - y0)) for x, y in (self._in_room(i) for i in self.hits))
+        x0, y0 = self.in_room(first_i)
+        d = max(float(np.hypot(x - x0, y - y0)) for x, y in (self.in_room(i) for i in self.hits))
         return d / max(self.radius, 1.0)
 
-    def _in_room(self, i: int) -> tuple[float, float]:
+    def in_room(self, i: int) -> tuple[float, float]:
         c = self.hits[i]
-        if self.room is None:
-            return c.x, c.y
-        v = self.room(i) @ np.array([c.x, c.y, 1.0])
-        return float(v[0] / v[2]), float(v[1] / v[2])
+        return in_room(self.room, i, c.x, c.y)
 
     def moving(self) -> bool:
         return (
@@ -308,7 +313,8 @@ class Seeder:
             # Every place it was detected, not one median: a tracklet among overlapping floor plates
             # wanders between them, and the working plate must not be taken for any of them.
             own = [i for i in tr.hits if i not in tr.carried and i not in tr.refined]
-            out.extend((*tr._in_room(i), tr.radius) for i in own)
+            r = tr.radius
+            out.extend((*tr.in_room(i), r) for i in own)
         return out
 
     def best_static(self) -> Tracklet | None:

@@ -39,6 +39,7 @@ from barpath.plate_seed import (
     RoomView,
     Seeder,
     Tracklet,
+    in_room,
 )
 from barpath.schema import State
 from barpath.video import Frame, VideoInfo
@@ -449,10 +450,7 @@ class PlateTracker:
         those; taken, its rim fits hold the track on it for good."""
         if not self.still_plates:
             return False
-        x, y = c.x, c.y
-        if self.room is not None:  # into the first frame's view, where the still plates are
-            v = self.room(i) @ np.array([x, y, 1.0])
-            x, y = float(v[0] / v[2]), float(v[1] / v[2])
+        x, y = in_room(self.room, i, c.x, c.y)  # the first frame's view, where the still plates are
         return any(np.hypot(x - sx, y - sy) < 0.5 * sr for sx, sy, sr in self.still_plates)
 
     def _redetect(self, fr: Frame, near: tuple[float, float]) -> RimFit | None:
