@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -31,6 +31,13 @@ SMALL = {"width": 960, "height": 540, "n_reps": 1}
 def run(path: Path) -> list[TrackPoint]:
     info = video.probe(path)
     return list(track(video.frames(info), PlateFinder(), info))
+
+
+def frames_telling(info: video.VideoInfo, before: Callable[[video.Frame], None]) -> Iterator[video.Frame]:
+    """The clip's frames, `before` called with each just before the tracker gets it (to blind a part)."""
+    for fr in video.frames(info):
+        before(fr)
+        yield fr
 
 
 def errors(points: list[TrackPoint], gt: GroundTruth) -> np.ndarray:
@@ -126,12 +133,10 @@ def test_box_tracker_carries_plate_where_flow_and_rim_fit_fail(
     def run_blinded() -> list[TrackPoint]:
         info = video.probe(tmp_path / "clean.mp4")
 
-        def frames() -> Iterator[video.Frame]:
-            for fr in video.frames(info):
-                blind["now"] = fr.i in window
-                yield fr
+        def before(fr: video.Frame) -> None:
+            blind["now"] = fr.i in window
 
-        return list(track(frames(), Finder(), info))
+        return list(track(frames_telling(info, before), Finder(), info))
 
     def window_error(points: list[TrackPoint]) -> float:
         xy = [(points[i].x, points[i].y, gt.frames[i]) for i in window]
@@ -190,12 +195,10 @@ def test_flow_alone_loses_confidence_the_longer_no_rim_confirms_it(
     )
     info = video.probe(tmp_path / "squat.mp4")
 
-    def frames() -> Iterator[video.Frame]:
-        for fr in video.frames(info):
-            blind["now"] = fr.i >= half
-            yield fr
+    def before(fr: video.Frame) -> None:
+        blind["now"] = fr.i >= half
 
-    points = list(track(frames(), PlateFinder(), info))
+    points = list(track(frames_telling(info, before), PlateFinder(), info))
     check_timeline(points, gt)
     t_fit = max(p.t for p in points[:half] if p.state == "detected")
     unconfirmed = [p for p in points[half:] if p.state == "tracked"]
@@ -254,12 +257,10 @@ def test_a_tracker_seeded_mid_lift_keeps_the_bar_s_speed(
     def coast_error() -> tuple[float, float]:
         starts.clear()
 
-        def frames() -> Iterator[video.Frame]:
-            for fr in video.frames(info):
-                blind["late_ok"] = fr.t >= t_late
-                yield fr
+        def before(fr: video.Frame) -> None:
+            blind["late_ok"] = fr.t >= t_late
 
-        points = list(track(frames(), LateFinder(), info))
+        points = list(track(frames_telling(info, before), LateFinder(), info))
         check_timeline(points, gt)
         first = next(i for i, f in enumerate(gt.frames) if f.t > starts[0])
         coasted = [points[i] for i in range(first, first + 3)]
