@@ -1,0 +1,82 @@
+"""plate_aspect: how far a turned camera squeezes the plate, measured on one frame and over a few."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from barpath import plate_aspect
+
+pytestmark = pytest.mark.unit
+
+
+def ellipse_frame(cx: float, cy: float, across: float, down: float, seed: int = 1) -> np.ndarray:
+    """An upright plate ellipse (semi-axes across, down), hub and all, on a textured wall."""
+    rng = np.random.default_rng(seed)
+    img = rng.normal(150, 12, (720, 1280, 3)).clip(0, 255).astype(np.uint8)
+    img = cv2.GaussianBlur(img, (0, 0), 2)
+    f = 16
+    centre = (round(cx * f), round(cy * f))
+    cv2.ellipse(
+        img, centre, (round(across * f), round(down * f)), 0, 0, 360, (40, 40, 45), -1, cv2.LINE_AA, 4
+    )
+    hub = (round(0.2 * across * f), round(0.2 * down * f))
+    cv2.ellipse(img, centre, hub, 0, 0, 360, (200, 200, 200), -1, cv2.LINE_AA, 4)
+    return img
+
+
+@pytest.mark.parametrize("aspect", [1.0, 0.87, 0.71, 0.55, 1.3])
+def test_measures_the_plate_s_width_over_its_height(aspect: float) -> None:
+    down = 80.0
+    img = ellipse_frame(600.3, 360.7, aspect * down, down)
+    # The tracker's radius for a squeezed plate lies between its axes: start from the narrow one.
+    got = plate_aspect.measure(img, 603.0, 358.0, min(aspect, 1.0) * down)
+    assert got is not None
+    assert abs(got / aspect - 1) < 0.01, got
+
+
+def test_no_rim_no_measurement() -> None:
+    wall = ellipse_frame(600, 360, 80, 80)
+    wall[:] = cv2.GaussianBlur(wall, (0, 0), 1)[0:1, 0:1]  # one flat colour
+    assert plate_aspect.measure(wall, 600, 360, 80) is None
+
+
+def test_a_plate_cut_by_the_frame_s_edge_is_measured_on_what_is_in_view() -> None:
+    img = ellipse_frame(600, 700, 0.71 * 80, 80)  # the bottom 60 px of the plate below the frame
+    got = plate_aspect.measure(img, 600, 700, 60)
+    assert got is not None and abs(got / 0.71 - 1) < 0.03, got
+
+
+def test_watch_waits_for_enough_frames_and_takes_their_median() -> None:
+    img = ellipse_frame(600, 360, 0.71 * 80, 80)
+    watch = plate_aspect.Watch()
+    for k in range(plate_aspect.WATCH_FRAMES):
+        assert watch.verdict() is None
+        assert watch.wants(0.2 * k)
+        watch.offer(img, 0.2 * k, 600, 360, 60)
+        assert not watch.wants(0.2 * k + 0.05)  # one measurement per WATCH_EVERY_S
+    verdict = watch.verdict()
+    assert verdict is not None and abs(verdict / 0.71 - 1) < 0.01
+    assert not watch.wants(10.0)
+
+
+def test_a_nearly_round_plate_is_left_as_it_is_unless_a_guess_is_being_corrected() -> None:
+    img = ellipse_frame(600, 360, 0.96 * 80, 80)  # 4 %: perspective alone does as much on the footage
+    loose, tight = plate_aspect.Watch(), plate_aspect.Watch(plate_aspect.GUESS_TOL)
+    for k in range(plate_aspect.WATCH_FRAMES):
+        loose.offer(img, 0.2 * k, 600, 360, 78)
+        tight.offer(img, 0.2 * k, 600, 360, 78)
+    assert loose.verdict() == 1.0
+    tight_verdict = tight.verdict()
+    assert tight_verdict is not None and abs(tight_verdict / 0.96 - 1) < 0.01
+
+
+def test_a_short_clip_decides_on_fewer_frames_and_on_too_few_leaves_the_plate_round() -> None:
+    img = ellipse_frame(600, 360, 0.71 * 80, 80)
+    watch = plate_aspect.Watch()
+    for k in range(plate_aspect.WATCH_MIN_FRAMES - 1):
+        watch.offer(img, 0.2 * k, 600, 360, 60)
+    assert watch.final() == 1.0
+    watch.offer(img, 1.0, 600, 360, 60)
+    assert abs(watch.final() / 0.71 - 1) < 0.01
