@@ -101,6 +101,26 @@ def test_rendered_plate_centre_and_radius_match_truth(tmp_path: Path, blur: bool
     assert max(rad_errs) < 0.6
 
 
+def test_a_turned_camera_squeezes_the_plate_across_and_truth_follows(tmp_path: Path) -> None:
+    """Stretched back across by 1 / view_squeeze, each frame shows the round plate of the side view at
+    the truth's position (itself squeezed), its radius the truth's."""
+    spec = SynthSpec.plain(n_reps=1, rack=False, view_squeeze=0.7, **SMALL)
+    gt = render_clip(spec, tmp_path / "c.mp4")
+    assert (gt.width, gt.height) == (640, 360)
+    frames = decode_gray(tmp_path / "c.mp4", gt.width, gt.height)
+    errs, rad_errs = [], []
+    for i in range(0, len(frames), 6):
+        wide = cv2.resize(frames[i], (round(640 / 0.7), 360), interpolation=cv2.INTER_LINEAR)
+        sx = 640 / wide.shape[1]
+        cx, cy, r = fit_plate(wide, gt.plate_radius_px)
+        errs.append(math.hypot((cx + 0.5) * sx - 0.5 - gt.frames[i].x, cy - gt.frames[i].y))
+        rad_errs.append(abs(r - gt.plate_radius_px))
+    assert float(np.mean(errs)) < 0.3 and max(errs) < 0.7, errs
+    assert max(rad_errs) < 0.8, rad_errs
+    with pytest.raises(ValueError, match="view_squeeze"):
+        render_clip(replace(spec, view_squeeze=1.2), tmp_path / "bad.mp4")
+
+
 def test_truth_velocities_are_the_derivative_of_truth_positions(tmp_path: Path) -> None:
     spec = SynthSpec.plain(lift="deadlift", n_reps=2, fps=120.0, width=320, height=180, sway_m=0.01)
     gt = render_clip(spec, tmp_path / "d.mp4")

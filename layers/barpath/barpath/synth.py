@@ -83,6 +83,9 @@ class SynthSpec:
     # Hand-held: the view drifts smoothly up to about this far (px) from where it started, and rolls a
     # little with it. 0: a tripod.
     camera_drift_px: float = 0.0
+    # A camera turned away from side-on: the scene squeezed across to this fraction (the cosine of the
+    # turn; 0.71 is 45 degrees), the plate an upright ellipse and the lift's forward motion as short.
+    view_squeeze: float = 1.0
     rotation_deg: int = 0  # 0/90/180/270: clockwise rotation the metadata asks a player to apply
     vfr: bool = False  # irregular frame times between vfr_fps_range
     vfr_fps_range: tuple[float, float] = (25.0, 35.0)
@@ -697,10 +700,15 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
     """Render `spec` to an H.264 .mp4 at `out_path` and return its exact ground truth."""
     if spec.rotation_deg not in (0, 90, 180, 270):
         raise ValueError("rotation_deg must be 0, 90, 180 or 270")
+    if not 0.3 <= spec.view_squeeze <= 1.0:
+        raise ValueError("view_squeeze must be between 0.3 and 1")
     out_path = Path(out_path)
+    # The scene is drawn as a side-on camera sees it, that much wider, then squeezed to the frame.
+    scene = spec if spec.view_squeeze == 1.0 else replace(spec, width=round(spec.width / spec.view_squeeze))
+    squeeze = spec.width / scene.width
     rng = np.random.default_rng(spec.seed)
     motion = _build_motion(spec, rng)
-    lay = _layout(spec)
+    lay = _layout(scene)
     ts, setpts = _frame_times(spec, motion.duration, rng)
     radius = spec.plate_diameter_m / 2 * lay.ppm
     x_m, h_m, vx, vh = motion.eval(ts)
@@ -708,7 +716,7 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
     fine = np.linspace(0, motion.duration, int(motion.duration * 200) + 2)
     fx, _fh, _, _ = motion.eval(fine)
     path_px = (float(lay.px(fx.min(), 0.0)[0]), float(lay.px(fx.max(), 0.0)[0]))
-    bg = _background(spec, lay, path_px, rng)
+    bg = _background(scene, lay, path_px, rng)
     lut = _plate_lut(radius, spec.plate_bgr)
     shirt = rng.integers(40, 110, 3)
     colors: dict[str, tuple[int, int, int]] = {
@@ -720,7 +728,7 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
         "shoe": (235, 235, 235),
     }
     occ_win = _occluder_window(spec, motion)
-    walker = _Passerby.make(spec, motion, lay, radius, rng) if spec.passerby else None
+    walker = _Passerby.make(scene, motion, lay, radius, rng) if spec.passerby else None
     noise = _noise_bank(spec, rng)
     view = _hand_held(spec, ts, rng)
     interval = 1.0 / (spec.fps if not spec.vfr else 2.0 / sum(1.0 / f for f in spec.vfr_fps_range))
@@ -739,7 +747,7 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
                 foot_x = (
                     float(x_m[i]) - motion.sway(float(t)) if seg.kind in ("walkout", "walkin") else seg.x0
                 )
-                _draw_lifter(frame, spec, lay, _pose(spec, float(x_m[i]), float(h_m[i]), foot_x), colors)
+                _draw_lifter(frame, scene, lay, _pose(scene, float(x_m[i]), float(h_m[i]), foot_x), colors)
             vis = _draw_moving_plate(frame, motion, lay, lut, radius, float(t), exposure)
             if occ_win is not None and occ_win[0] <= t <= occ_win[1]:
                 vis = _draw_occluder(
@@ -754,6 +762,11 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
             if walker is not None:
                 vis *= walker.draw(frame, float(t), lut, radius, float(xs[i]), float(ys[i]))
             visible.append(vis)
+            if scene is not spec:
+                frame = np.asarray(
+                    cv2.resize(frame, (spec.width, spec.height), interpolation=cv2.INTER_AREA), np.uint8
+                )
+                xs[i] = (xs[i] + 0.5) * squeeze - 0.5  # pixel centres sit on integer coordinates
             if view is not None:
                 # The camera moves, the room and the lifter in it do not: the whole picture shifts.
                 frame = np.asarray(
