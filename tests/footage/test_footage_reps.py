@@ -33,6 +33,8 @@ def test_one_rep_of_the_right_kind(name: str, footage_dir: Path, tmp_path: Path)
     assert summary["rep_count"] == 1, name
     assert summary["lift_pattern"] == pattern
     assert out.result.calibration.method == "plate"
+    # Filmed from the side: the plate measures 0.97-1.03 as wide as tall and is tracked as filmed.
+    assert out.result.calibration.plate_aspect == 1.0, name
     peak = out.result.reps[0].concentric.peak_velocity_mps
     assert lo <= peak <= hi, f"{name}: peak {peak:.2f} m/s"
     assert summary["tracked_fraction"] >= 0.95

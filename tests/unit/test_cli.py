@@ -145,3 +145,14 @@ def test_report_says_when_the_camera_moved() -> None:
     assert "camera            moved (up to 27 px at the bar)" in format_report(doc)
     doc["summary"].update(camera_motion="unmeasured", camera_note="too few background corners")
     assert "not followed (too few background corners)" in format_report(doc)
+
+
+def test_report_says_when_the_camera_was_turned_from_side_on() -> None:
+    from barpath.cli import format_report
+
+    doc = {"calibration": {"meters_per_pixel": 0.002}, "reps": [], "summary": {"rep_count": 0}}
+    assert "turned" not in format_report(doc)  # path.json from before plate_aspect existed
+    doc["calibration"]["plate_aspect"] = 1.0
+    assert "turned" not in format_report(doc)
+    doc["calibration"]["plate_aspect"] = 0.7134
+    assert "view              turned from side-on (plate 0.71 as wide as tall)" in format_report(doc)

@@ -283,6 +283,11 @@ def format_report(doc: dict[str, Any]) -> str:
         lines.append(f"camera            moved (up to {moved} px at the bar): measured against the room")
     elif camera == "unmeasured":
         lines.append(f"camera            not followed ({summary.get('camera_note', 'no background')})")
+    aspect = doc["calibration"].get("plate_aspect", 1.0)
+    if aspect != 1.0:
+        lines.append(
+            f"view              turned from side-on (plate {aspect:.2f} as wide as tall): stretched back"
+        )
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from barpath import camera, kinematics, render, track, video
+from barpath import camera, kinematics, plate_aspect, render, track, video
 from barpath.detect.base import Detector
 from barpath.detect.factory import build_detector
 from barpath.errors import EmptyVideoError, NoPlateFoundError
@@ -77,17 +77,21 @@ def process(
     det = detector or build_detector(opts.detector, opts.model)
     stage_s: dict[str, float] = {}
     t0 = time.perf_counter()
-    tap = camera.MotionTap((info.width, info.height))
-    points, first_pts_s = _track_full_res(info, det, opts, tap)
+    points, first_pts_s, tap, aspect = _track_full_res(info, det, opts)
     stage_s["track"] = time.perf_counter() - t0
     if not points:
         raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
     t0 = time.perf_counter()
     view = camera.solve(tap, points)
-    # The numbers are the bar's motion in the room: measured in the first frame's view.
-    analysis = kinematics.analyse(
-        view.steadied(points), plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift
-    )
+    # The numbers are the bar's motion in the room: measured in the first frame's view, stretched across
+    # where the camera squeezed the plate (and the lift with it).
+    steady = view.steadied(points)
+    if aspect != 1.0:
+        steady = [replace(p, x=p.x / aspect) if p.x is not None else p for p in steady]
+    analysis = kinematics.analyse(steady, plate_diameter_m=opts.plate_diameter_mm / 1000.0, lift=opts.lift)
+    if aspect != 1.0:
+        analysis.x_px = analysis.x_px * aspect  # back to the picture's pixels, like every position
+        analysis.calibration.plate_aspect = round(aspect, 4)
     analysis.summary.update(view.summary())
     result = PathResult(
         video=VideoMeta(
@@ -137,22 +141,82 @@ def process(
 
 
 def _track_full_res(
-    info: video.VideoInfo, det: Detector, opts: Options, tap: camera.MotionTap
-) -> tuple[list[track.TrackPoint], float | None]:
-    """Track on frames the decoder has shrunk to TRACK_MAX_SIDE, reported in full-resolution pixels;
-    also the first frame's time on the file's clock (the overlay needs it: no second decode for it).
+    info: video.VideoInfo, det: Detector, opts: Options
+) -> tuple[list[track.TrackPoint], float | None, camera.MotionTap, float]:
+    """The track in full-resolution pixels, the first frame's time on the file's clock (the overlay
+    needs it: no second decode for it), the background's motion, and the plate's aspect (width over
+    height) the frames were stretched across by to make the plate round.
+
+    The aspect is measured on the working plate just after seeding (barpath.plate_aspect). A camera
+    turned away from side-on is rare next to one that films from the side, so the common case pays only
+    for those few measurements; the turned one is tracked again from the start, on stretched frames.
+    Turned 45 degrees or more, the plate finder may see no round plate at all: only then is the clip
+    looked at again as if turned (plate_aspect.TURNED_GUESSES)."""
+    try:
+        return _track_round(info, det, opts, 1.0, plate_aspect.ROUND_TOL)
+    except NoPlateFoundError as side_on:
+        for guess in plate_aspect.TURNED_GUESSES:
+            try:
+                return _track_round(info, det, opts, guess, plate_aspect.GUESS_TOL)
+            except NoPlateFoundError:
+                pass
+        raise side_on from None
+
+
+def _track_round(
+    info: video.VideoInfo, det: Detector, opts: Options, aspect: float, tol: float
+) -> tuple[list[track.TrackPoint], float | None, camera.MotionTap, float]:
+    """_track_full_res on frames stretched by 1 / aspect, and once more where the plate is out of round
+    on them by more than `tol` (plate_aspect.Watch)."""
+    tap = camera.MotionTap((info.width, info.height))
+    first = _track_at(info, det, opts, tap, aspect, plate_aspect.Watch(tol))
+    if not isinstance(first, float):
+        return (*first, tap, aspect)
+    if aspect != 1.0 and abs(math.log(first)) > plate_aspect.GUESS_REACH:
+        raise NoPlateFoundError(f"no plate squeezed about {aspect:.2f} across")
+    aspect *= first  # measured on frames already stretched by `aspect`
+    tap = camera.MotionTap((info.width, info.height))
+    again = _track_at(info, det, opts, tap, aspect, None)
+    assert not isinstance(again, float)  # no watch: it runs to the end
+    return (*again, tap, aspect)
+
+
+def _tracking_size(info: video.VideoInfo, aspect: float) -> tuple[int, int]:
+    """Frames the decoder shrinks to TRACK_MAX_SIDE, then stretches across by 1 / aspect. The height
+    stays: a stretched clip is tracked at the resolution of the same lift filmed side-on (a passer-by
+    case lost the plate where the frames were shrunk to TRACK_MAX_SIDE instead)."""
+    w, h = video.scaled_size(info, TRACK_MAX_SIDE)
+    return (w, h) if aspect == 1.0 else (max(1, round(w / aspect)), h)
+
+
+def _track_at(
+    info: video.VideoInfo,
+    det: Detector,
+    opts: Options,
+    tap: camera.MotionTap,
+    aspect: float,
+    watch: plate_aspect.Watch | None,
+) -> tuple[list[track.TrackPoint], float | None] | float:
+    """Track on frames the decoder has shrunk to TRACK_MAX_SIDE (and stretched by 1 / aspect),
+    reported in full-resolution pixels. With `watch`, stops as soon as it tells that the plate is out of
+    round, and returns the aspect to stretch by instead.
 
     Decoding and piping full 1080p/4K frames into Python costs more than tracking itself; the rim fit
     stays sub-pixel at this size (0.15 px mean on rendered 1080p lifts, radius unchanged)."""
-    size = video.scaled_size(info, TRACK_MAX_SIDE)
+    size = _tracking_size(info, aspect)
     small = replace(info, width=size[0], height=size[1])
     sx, sy = info.width / size[0], info.height / size[1]
+    # The plate is round in the tracker's pixels: its height is the radius the scale needs.
+    r_scale = 0.5 * (sx + sy) if aspect == 1.0 else sy
     first_pts: list[float] = []
+    latest: list[video.Frame] = []  # the frame the tracker was handed last
+    source = video.frames(info, size)
 
     def frames() -> Iterator[video.Frame]:
-        for fr in video.frames(info, size):
+        for fr in source:
             if not first_pts:
                 first_pts.append(fr.pts_s)
+            latest[:] = [fr]
             yield fr
 
     # The tracker's OpenCV calls work on small ROIs and a 640 px copy: splitting each over both cores
@@ -162,20 +226,43 @@ def _track_full_res(
     try:
         room = _in_tracking_px(tap.rough_to_first, sx, sy)
         points = []
+        r_seen: float | None = None  # the plate's radius last measured, in the tracker's px
         for p in track.track(
             frames(), det, small, progress=opts.progress, room=room, on_grey=lambda _, g: tap.add(g)
         ):
+            r_seen = p.radius or r_seen
+            if watch is not None and r_seen and _watchable(p, latest) and watch.wants(p.t):
+                assert p.x is not None and p.y is not None
+                watch.offer(latest[0].image, p.t, p.x, p.y, r_seen)
+                verdict = watch.verdict()
+                if verdict is not None and verdict != 1.0:
+                    return verdict
+                if verdict is not None:
+                    watch = None
             if (sx, sy) != (1.0, 1.0):
                 # Pixel centres sit on integer coordinates: scale about the image edge, not pixel 0's.
                 if p.x is not None and p.y is not None:
                     p.x, p.y = (p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5
                 if p.radius is not None:
-                    p.radius *= 0.5 * (sx + sy)
-            tap.bar(p.i, p.x, p.y, p.radius)  # its corners are fitted and dropped as the track goes
+                    p.radius *= r_scale
+            # Its corners are fitted and dropped as the track goes; the lifter's band is sized by the
+            # plate's larger axis.
+            tap.bar(p.i, p.x, p.y, None if p.radius is None else p.radius * max(1.0, aspect))
             points.append(p)
     finally:
+        source.close()
         cv2.setNumThreads(threads)
+    if watch is not None and watch.final() != 1.0:
+        return watch.final()
     return points, first_pts[0] if first_pts else None
+
+
+def _watchable(p: track.TrackPoint, latest: list[video.Frame]) -> bool:
+    """The plate seen on the frame the tracker has just been handed (seeding's frames come out later).
+    Flow-tracked frames count: on a plate squeezed to 0.71 the circle fits mostly fail, so the tracker
+    carries it by flow."""
+    ok = p.state in ("detected", "tracked") and p.x is not None and p.y is not None
+    return ok and bool(latest) and latest[0].i == p.i
 
 
 def _in_tracking_px(to_first: RoomView, sx: float, sy: float) -> RoomView:

@@ -36,6 +36,10 @@ class Calibration:
     # How sure the scale is: relative spread (MAD / median) of the per-frame radius estimates.
     radius_rel_spread: float | None = None
     radius_samples: int = 0
+    # The plate's width over its height in the picture: 1 seen side-on, less for a camera turned away
+    # (the lift is squeezed across as much). Positions stay the picture's; meters_per_pixel is the scale
+    # up and down, meters_per_pixel / plate_aspect across.
+    plate_aspect: float = 1.0
 
 
 @dataclass

@@ -16,7 +16,7 @@ import selectors
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -350,7 +350,7 @@ class _StderrReader(threading.Thread):
             self.done.set()
 
 
-def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Iterator[Frame]:
+def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Generator[Frame, None, None]:
     """Stream upright BGR frames with true timestamps; memory does not grow with clip length.
 
     `size` (width, height) asks the decoder for smaller frames (see `scaled_size`): scaling inside
