@@ -80,3 +80,15 @@ def test_a_short_clip_decides_on_fewer_frames_and_on_too_few_leaves_the_plate_ro
     assert watch.final() == 1.0
     watch.offer(img, 1.0, 600, 360, 60)
     assert abs(watch.final() / 0.71 - 1) < 0.01
+
+
+def test_a_rim_that_never_fits_is_tried_a_few_times_then_left_round() -> None:
+    wall = ellipse_frame(600, 360, 80, 80)
+    wall[:] = wall[0, 0]
+    watch = plate_aspect.Watch()
+    t = 0.0
+    while watch.wants(t):
+        watch.offer(wall, t, 600, 360, 80)
+        t += plate_aspect.WATCH_EVERY_S
+    assert watch.tries == plate_aspect.WATCH_TRIES and not watch.values
+    assert watch.verdict() == 1.0

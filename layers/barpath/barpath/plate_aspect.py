@@ -35,9 +35,9 @@ TRIALS = tuple(
 )
 GOOD_RIM_QUALITY = 0.9
 MIN_RIM_QUALITY = 0.5  # the best trial's rim fit must be at least this good to measure anything
-# Stretch only past this (log of the aspect): on the footage's side views the first frames after
-# seeding gave 0.97-1.01 (perspective moves the aspect a few % as the plate rises, up to 0.90 overhead in
-# the snatch), and a plate 6 % out of round costs the scale about 3 %.
+# Stretch only past this (log of the aspect): on the footage's side views the median of the first five
+# measurements after seeding was 0.98-1.04 (perspective moves the aspect a few % as the plate rises, to
+# 0.90 overhead in the snatch), and a plate 6 % out of round costs the scale about 3 %.
 ROUND_TOL = 0.06
 # Where no plate is found on the frames as they are, they are stretched as for a camera turned 37, then
 # 53 degrees: the plate finder finds plates within about 12 % of round (a squeeze of 0.87 it still
@@ -49,9 +49,21 @@ GUESS_TOL = 0.02
 # out of round than this (log) is not a plate the finder could have taken for round. On a rendered clean
 # turned 53 degrees, the 37-degree guess took the lifter's knee and measured it 0.56 across.
 GUESS_REACH = 0.2
+RECENTRE = 0.1  # plate radii between the centre given and the one found: measured again from there
+REFINE_PASSES = 3
+REFINED = 0.003  # the ellipse's ratio this near 1 on the stretched copy: done
+# Where something as dark as the plate touches it (hair above a clean's front rack), the rim's edge there
+# is faint and the ray's strongest edge lies elsewhere: only edges this strong against the rim's best.
+WEAK_EDGE = 0.5
+TRIM_PASSES = 3
+TRIM_FLOOR = 0.004  # of the radius: what the rim's own edge noise reaches
+RAYS = 180  # twice the rim fit's: the ellipse's ratio wants more points than a circle's centre
 WATCH_FRAMES = 5  # measurements for a verdict
-WATCH_MIN_FRAMES = 3  # ... or this many where the clip ends first
+WATCH_MIN_FRAMES = 3  # ... or this many where the clip ends or the tries run out first
 WATCH_EVERY_S = 0.2  # apart, so one blurred or covered moment does not make them all
+# A plate whose rim never fits well enough is not measured on every frame of the clip (up to 50 ms
+# each on the footage): this many tries, then a verdict on what there is.
+WATCH_TRIES = 15
 
 
 def measure(image: FrameBGR, x: float, y: float, r: float, recentred: bool = False) -> float | None:
@@ -102,11 +114,6 @@ def measure(image: FrameBGR, x: float, y: float, r: float, recentred: bool = Fal
     return k
 
 
-RECENTRE = 0.1  # plate radii
-REFINE_PASSES = 3
-REFINED = 0.003
-
-
 def _stretched(roi: Gray, k: float) -> Gray:
     interp = cv2.INTER_AREA if k > 1 else cv2.INTER_LINEAR
     return np.asarray(cv2.resize(roi, None, fx=1.0 / k, fy=1.0, interpolation=interp), np.uint8)
@@ -142,14 +149,6 @@ def _ellipse_ratio(grey: Gray, f: RimFit) -> float | None:
     return across / down if down > 0 else None
 
 
-# Where something as dark as the plate touches it (hair above a clean's front rack), the rim's edge there
-# is faint and the ray's strongest edge lies elsewhere: only edges this strong against the rim's best.
-WEAK_EDGE = 0.5
-TRIM_PASSES = 3
-TRIM_FLOOR = 0.004  # of the radius: what the rim's own edge noise reaches
-RAYS = 180  # twice the rim fit's: the ellipse's ratio wants more points than a circle's centre
-
-
 class Watch:
     """Collects `measure` on frames where the plate was just found, and gives a verdict: the aspect to
     stretch by, 1.0 for a plate seen round enough, None while it cannot tell yet."""
@@ -157,23 +156,26 @@ class Watch:
     def __init__(self, tol: float = ROUND_TOL) -> None:
         self.tol = tol  # the log of the aspect a verdict leaves at 1
         self.values: list[float] = []
+        self.tries = 0
         self.last_t: float | None = None
 
     def wants(self, t: float) -> bool:
         due = self.last_t is None or t - self.last_t >= WATCH_EVERY_S - 1e-6
-        return len(self.values) < WATCH_FRAMES and due
+        return self.verdict() is None and due
 
     def offer(self, image: FrameBGR, t: float, x: float, y: float, r: float) -> None:
         if not self.wants(t):
             return
+        self.tries += 1
+        self.last_t = t
         v = measure(image, x, y, r)
         if v is not None:
             self.values.append(v)
-            self.last_t = t
 
     def verdict(self) -> float | None:
-        """None until WATCH_FRAMES measurements are in."""
-        return self.final() if len(self.values) >= WATCH_FRAMES else None
+        """None until WATCH_FRAMES measurements (or WATCH_TRIES tries) are in."""
+        done = len(self.values) >= WATCH_FRAMES or self.tries >= WATCH_TRIES
+        return self.final() if done else None
 
     def final(self) -> float:
         """The verdict where the clip has ended: 1.0 on fewer than WATCH_MIN_FRAMES measurements."""
