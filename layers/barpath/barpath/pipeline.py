@@ -169,16 +169,25 @@ def _track_round(
     """_track_full_res on frames stretched by 1 / aspect, and once more where the plate is out of round
     on them by more than `tol` (plate_aspect.Watch)."""
     tap = camera.MotionTap((info.width, info.height))
-    first = _track_at(info, det, opts, tap, aspect, plate_aspect.Watch(tol))
-    if not isinstance(first, float):
-        return (*first, tap, aspect)
-    if aspect != 1.0 and abs(math.log(first)) > plate_aspect.GUESS_REACH:
+    run = _track_at(info, det, opts, tap, aspect, plate_aspect.Watch(tol))
+    if run.restretch is None:
+        return run.points, run.first_pts_s, tap, aspect
+    if aspect != 1.0 and abs(math.log(run.restretch)) > plate_aspect.GUESS_REACH:
         raise NoPlateFoundError(f"no plate squeezed about {aspect:.2f} across")
-    aspect *= first  # measured on frames already stretched by `aspect`
+    aspect *= run.restretch  # measured on frames already stretched by `aspect`
     tap = camera.MotionTap((info.width, info.height))
-    again = _track_at(info, det, opts, tap, aspect, None)
-    assert not isinstance(again, float)  # no watch: it runs to the end
-    return (*again, tap, aspect)
+    run = _track_at(info, det, opts, tap, aspect, None)  # no watch: it runs to the end
+    return run.points, run.first_pts_s, tap, aspect
+
+
+@dataclass
+class _Pass:
+    """One tracking pass: the track and the first frame's time on the file's clock; or, where its watch
+    stopped it, only the aspect to stretch the frames by (on top of this pass's)."""
+
+    points: list[track.TrackPoint]
+    first_pts_s: float | None
+    restretch: float | None = None
 
 
 def _tracking_size(info: video.VideoInfo, aspect: float) -> tuple[int, int]:
@@ -196,10 +205,10 @@ def _track_at(
     tap: camera.MotionTap,
     aspect: float,
     watch: plate_aspect.Watch | None,
-) -> tuple[list[track.TrackPoint], float | None] | float:
+) -> _Pass:
     """Track on frames the decoder has shrunk to TRACK_MAX_SIDE (and stretched by 1 / aspect),
     reported in full-resolution pixels. With `watch`, stops as soon as it tells that the plate is out of
-    round, and returns the aspect to stretch by instead.
+    round.
 
     Decoding and piping full 1080p/4K frames into Python costs more than tracking itself; the rim fit
     stays sub-pixel at this size (0.15 px mean on rendered 1080p lifts, radius unchanged)."""
@@ -236,7 +245,7 @@ def _track_at(
                 watch.offer(latest[0].image, p.t, p.x, p.y, r_seen)
                 verdict = watch.verdict()
                 if verdict is not None and verdict != 1.0:
-                    return verdict
+                    return _Pass([], None, verdict)
                 if verdict is not None:
                     watch = None
             if (sx, sy) != (1.0, 1.0):
@@ -253,8 +262,8 @@ def _track_at(
         source.close()
         cv2.setNumThreads(threads)
     if watch is not None and watch.final() != 1.0:
-        return watch.final()
-    return points, first_pts[0] if first_pts else None
+        return _Pass([], None, watch.final())
+    return _Pass(points, first_pts[0] if first_pts else None)
 
 
 def _watchable(p: track.TrackPoint, latest: list[video.Frame]) -> bool:
