@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from barpath import pipeline, schema, synth
+from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -198,3 +199,16 @@ def test_a_camera_looking_down_squeezes_the_lift_up_and_down_and_it_is_stretched
     for got, want in zip(doc["reps"], truth.reps, strict=True):
         err = abs(got["concentric"]["mean_velocity_mps"] - want.concentric.mean_velocity_mps)
         assert err <= MAX_MCV_ERR_MPS, f"rep {want.index}: MCV error {err:.3f} m/s"
+
+
+def test_a_clip_with_no_plate_is_not_given_one_by_a_turned_camera_guess(tmp_path) -> None:
+    """A fractal zoom has no plate, as filmed or stretched. The 37-degree guess once took something in
+    it whose rim it could not measure and reported a track: a guess must find and measure a plate."""
+    src = ["-f", "lavfi", "-i", "mandelbrot=s=1920x1080:r=30", "-ss", "7", "-t", "8"]
+    clip = tmp_path / "fractal.mp4"
+    subprocess.run(
+        [exe(), "-v", "error", *src, "-c:v", "libx264", "-preset", "veryfast", str(clip)], check=True
+    )
+    with pytest.raises(NoPlateFoundError):
+        pipeline.process(clip, tmp_path / "out", pipeline.Options(render_video=False))
+    assert not (tmp_path / "out" / "path.json").exists()

@@ -92,3 +92,16 @@ def test_a_rim_that_never_fits_is_tried_a_few_times_then_left_round() -> None:
         t += plate_aspect.WATCH_EVERY_S
     assert watch.tries == plate_aspect.WATCH_TRIES and not watch.values
     assert watch.verdict() == 1.0
+
+
+def test_a_guess_is_confirmed_only_by_enough_measurements_near_round() -> None:
+    near, far = ellipse_frame(600, 360, 0.9 * 80, 80), ellipse_frame(600, 360, 0.7 * 80, 80)
+    watch = plate_aspect.Watch(plate_aspect.GUESS_TOL)
+    assert not watch.confirms(plate_aspect.GUESS_REACH)  # nothing measured: nothing confirmed
+    for k in range(plate_aspect.WATCH_MIN_FRAMES):
+        watch.offer(near, 0.2 * k, 600, 360, 76)
+    assert watch.confirms(plate_aspect.GUESS_REACH)
+    other = plate_aspect.Watch(plate_aspect.GUESS_TOL)
+    for k in range(plate_aspect.WATCH_MIN_FRAMES):
+        other.offer(far, 0.2 * k, 600, 360, 66)
+    assert not other.confirms(plate_aspect.GUESS_REACH)  # log(0.7) is past the reach

@@ -169,11 +169,14 @@ def _track_round(
     """_track_full_res on frames stretched by 1 / aspect, and once more where the plate is out of round
     on them by more than `tol` (plate_aspect.Watch)."""
     tap = camera.MotionTap((info.width, info.height))
-    run = _track_at(info, det, opts, tap, aspect, plate_aspect.Watch(tol))
+    watch = plate_aspect.Watch(tol)
+    run = _track_at(info, det, opts, tap, aspect, watch)
+    if aspect != 1.0 and not watch.confirms(plate_aspect.GUESS_REACH):
+        # A guess must find a plate and measure it: on a clip of a fractal zoom the 37-degree guess
+        # took something it could not measure, and a rim-less "plate" was reported.
+        raise NoPlateFoundError(f"no plate squeezed about {aspect:.2f} across")
     if run.restretch is None:
         return run.points, run.first_pts_s, tap, aspect
-    if aspect != 1.0 and abs(math.log(run.restretch)) > plate_aspect.GUESS_REACH:
-        raise NoPlateFoundError(f"no plate squeezed about {aspect:.2f} across")
     aspect *= run.restretch  # measured on frames already stretched by `aspect`
     tap = camera.MotionTap((info.width, info.height))
     run = _track_at(info, det, opts, tap, aspect, None)  # no watch: it runs to the end

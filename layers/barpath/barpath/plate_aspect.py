@@ -177,6 +177,11 @@ class Watch:
         done = len(self.values) >= WATCH_FRAMES or self.tries >= WATCH_TRIES
         return self.final() if done else None
 
+    def confirms(self, reach: float) -> bool:
+        """Whether enough measurements put the plate within `reach` (log) of round: a guessed stretch
+        is kept only where it found a plate about as squeezed as the guess."""
+        return len(self.values) >= WATCH_MIN_FRAMES and abs(math.log(float(np.median(self.values)))) <= reach
+
     def final(self) -> float:
         """The verdict where the clip has ended: 1.0 on fewer than WATCH_MIN_FRAMES measurements."""
         if len(self.values) < WATCH_MIN_FRAMES:
