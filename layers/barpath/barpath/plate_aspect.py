@@ -22,7 +22,7 @@ import numpy as np
 
 from barpath.detect.base import FrameBGR
 from barpath.detect.circle_fit import Gray, RimFit, fit_rim, rim_points
-from barpath.detect.plate import CHANNELS, channel
+from barpath.detect.plate import CHANNELS, around, smoothed
 
 # Width over height of the plate tried: side-on is 1; a camera turned 60 degrees gives 0.5, one looking
 # down on the plate more than 1. Neighbouring trials are 8 % apart, well inside what a rim fit catches.
@@ -69,16 +69,13 @@ WATCH_TRIES = 15
 def measure(image: FrameBGR, x: float, y: float, r: float, recentred: bool = False) -> float | None:
     """The plate's width over its height around (x, y), roughly `r` px in radius; None where no rim
     fits well enough in any trial."""
-    h, w = image.shape[:2]
-    m = 2.0 * r + 8
-    x0, y0 = max(0, int(x - m)), max(0, int(y - m))
-    x1, y1 = min(w, int(x + m) + 1), min(h, int(y + m) + 1)
-    if x1 - x0 < 8 or y1 - y0 < 8 or r <= 0:
+    near = around(image, x, y, 2.0 * r + 8) if r > 0 else None
+    if near is None:
         return None
+    patch, x0, y0 = near
     best: tuple[RimFit, float, Gray] | None = None  # the fit, its trial, its channel's neighbourhood
     for chan in CHANNELS:
-        roi = channel(image[y0:y1, x0:x1], chan) if image.ndim == 3 else image[y0:y1, x0:x1]
-        roi = np.asarray(cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120)), np.uint8)
+        roi = smoothed(patch, chan, r)
         for k in TRIALS:
             # r lies between the plate's axes; stretched by 1 / k the narrow one grows: meet halfway.
             f = fit_rim(_stretched(roi, k), (x - x0 + 0.5) / k - 0.5, y - y0, r / math.sqrt(k), band=0.45)

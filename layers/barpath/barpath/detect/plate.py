@@ -33,6 +33,24 @@ def channel(bgr: FrameBGR, name: str) -> Gray:
     return np.asarray(chroma, np.uint8)
 
 
+def around(frame: FrameBGR, x: float, y: float, margin: float) -> tuple[FrameBGR, int, int] | None:
+    """The frame within `margin` px of (x, y), cut at the frame's edges, and where its top-left corner
+    lies; None where less than 8 px of it is left either way (a plate run off the picture)."""
+    h, w = frame.shape[:2]
+    x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
+    x1, y1 = min(w, int(x + margin) + 1), min(h, int(y + margin) + 1)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return frame[y0:y1, x0:x1], x0, y0
+
+
+def smoothed(patch: FrameBGR, chan: str, r: float) -> Gray:
+    """One channel of a plate's neighbourhood, blurred in proportion to the plate so a big plate's
+    texture and compression blocks do not out-edge its rim."""
+    grey = channel(patch, chan) if patch.ndim == 3 else patch
+    return np.asarray(cv2.GaussianBlur(grey, (0, 0), max(0.8, r / 120)), np.uint8)
+
+
 def refine_full(
     frame: FrameBGR,
     x: float,
@@ -43,14 +61,11 @@ def refine_full(
     known_radius: float | None = None,
 ) -> RimFit | None:
     """Refine a plate estimate on the full-resolution frame, looking only at a ROI around it."""
-    h, w = frame.shape[:2]
-    m = r * (1 + band) + 8
-    x0, y0 = max(0, int(x - m)), max(0, int(y - m))
-    x1, y1 = min(w, int(x + m) + 1), min(h, int(y + m) + 1)
-    if x1 - x0 < 8 or y1 - y0 < 8:
+    near = around(frame, x, y, r * (1 + band) + 8)
+    if near is None:
         return None
-    roi = channel(frame[y0:y1, x0:x1], chan) if frame.ndim == 3 else frame[y0:y1, x0:x1]
-    roi = np.asarray(cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120)), np.uint8)
+    patch, x0, y0 = near
+    roi = smoothed(patch, chan, r)
     f = fit_rim(roi, x - x0, y - y0, r, band=band, known_radius=known_radius)
     if f is None:
         return None
@@ -66,16 +81,13 @@ def rim_support(frame: FrameBGR, x: float, y: float, r: float) -> float:
     ray whose strongest edge lands on the circle, and on a flat patch that is noise: a circle inscribed
     in a colour bar (two straight sides and a floor touching it, the rest flat) scores like half a plate.
     Here an edge counts only where it is strong compared with the circle's best edges."""
-    h, w = frame.shape[:2]
-    m = 1.2 * r + 8
-    x0, y0 = max(0, int(x - m)), max(0, int(y - m))
-    x1, y1 = min(w, int(x + m) + 1), min(h, int(y + m) + 1)
-    if x1 - x0 < 8 or y1 - y0 < 8:
+    near = around(frame, x, y, 1.2 * r + 8)
+    if near is None:
         return 0.0
+    patch, x0, y0 = near
     best = 0.0
     for chan in CHANNELS:
-        roi = channel(frame[y0:y1, x0:x1], chan) if frame.ndim == 3 else frame[y0:y1, x0:x1]
-        roi = np.asarray(cv2.GaussianBlur(roi, (0, 0), max(0.8, r / 120)), np.uint8)
+        roi = smoothed(patch, chan, r)
         pts, _, strength = rim_points(roi, x - x0, y - y0, 0.85 * r, 1.15 * r)
         if len(pts) == 0:
             continue
