@@ -351,6 +351,31 @@ def test_plates_that_stood_still_beside_the_working_one_are_remembered_and_never
     assert found is not None and abs(found.x - 200) < 2 and abs(found.y - 200) < 2
 
 
+def test_a_faint_plate_seen_on_every_key_frame_at_one_size_is_taken_for_the_mover() -> None:
+    """A green bumper re-encoded at 720p fits its rim at 0.36-0.41 (a clear plate's 0.45 or more). Found
+    on every key frame at one size while it rises, it is the working plate, not the racked plate beside
+    it; a round thing as faint whose size wanders (a head, a hip) is not."""
+
+    def run(radii: list[float], score: float) -> Candidate | None:
+        seeder = Seeder(1.0)
+        for k, r in enumerate(radii):
+            i = 6 * k
+            y = 400.0 - 12.0 * k  # rising: 1.3 radii over the key frames
+            rack = Candidate(900.0, 200.0, 54.0, 1.0, (846, 146, 954, 254))
+            bar = Candidate(650.0, y, r, score, (650 - r, y - r, 650 + r, y + r))
+            seeder.add(i, i / 30, [rack, bar])
+        mover = seeder.moving()
+        return None if mover is None else mover.last
+
+    steady = [90.0, 90.5, 89.8, 90.2, 90.0, 89.9, 90.1, 90.0, 90.3, 89.7]
+    found = run(steady, 0.38)
+    assert found is not None and found.x == 650.0
+    wandering = [90.0, 80.0, 97.0, 84.0, 93.0, 78.0, 99.0, 86.0, 95.0, 81.0]
+    assert run(wandering, 0.38) is None
+    assert run(steady, 0.30) is None  # fainter than anything the plate finder reports as a plate
+    assert run(wandering, 0.6) is not None  # clear enough on its looks alone (a plate moving in depth)
+
+
 def test_a_plate_s_look_survives_a_hand_over_it_and_blur_but_not_a_shirt() -> None:
     """plate_look.Look: the face ring by ring, hub to rim, learnt where the rim was seen."""
     rng = np.random.default_rng(2)

@@ -30,6 +30,15 @@ MOTION_SETTLE_S = 0.3
 SEED_DETECT_EVERY_S = 0.2  # full-frame detection this often while seeding; flow carries in between
 REFINE_SPAN_RADII = 0.3  # a tracklet that moved this far gets a rim fit on every frame
 FIT_MIN_QUALITY = 0.40
+CLEAR_SCORE = 0.45  # mean rim-fit score of a tracklet taken to be a plate on its looks alone
+# ... or, fainter, one found on nearly every key frame since it appeared, always the same size: a plate
+# whose rim fits poorly (a green bumper in the chroma channel, a clip re-encoded small, legs across it:
+# 0.36-0.41 on the distractor deadlift re-encoded at 720p) where a head or hip is found now and then at
+# a size that wanders.
+STEADY_MIN_SCORE = 0.35
+STEADY_PRESENCE = 0.9
+STEADY_MIN_DETECTIONS = 5
+STEADY_RADIUS_SPREAD = 0.01  # median absolute deviation over median of the detected radii
 
 # Frame index -> the 3x3 map from that frame's view to the first frame's (camera.MotionTap): a hand-held
 # camera moves every plate in the picture, the one that moves with the lift must move in the room.
@@ -89,18 +98,34 @@ class Tracklet:
         c = self.hits[i]
         return in_room(self.room, i, c.x, c.y)
 
-    def moving(self) -> bool:
-        return (
-            len(self.hits) >= MIN_HITS
-            and len(self.detections()) >= 2
-            and self.span() >= MOVING_SPAN_RADII
-            and self.mean_score >= 0.45
-        )
+    def moving(self, key_frames: list[int]) -> bool:
+        """Moves in the room and looks like a plate. `key_frames`: where full-frame detection ran."""
+        if len(self.hits) < MIN_HITS or len(self.detections()) < 2 or self.span() < MOVING_SPAN_RADII:
+            return False
+        return self.clarity(key_frames) >= CLEAR_SCORE
 
-    def merit(self, n_detect_frames: int) -> float:
+    def clarity(self, key_frames: list[int]) -> float:
+        """Its mean rim-fit score; a faint one seen steadily counts as just clear (STEADY_*)."""
+        score = self.mean_score
+        if STEADY_MIN_SCORE <= score < CLEAR_SCORE and self.steady(key_frames):
+            return CLEAR_SCORE
+        return score
+
+    def steady(self, key_frames: list[int]) -> bool:
+        """Detected on nearly every key frame since it first was, at one size."""
+        own = self.detections()
+        first = min(self.hits)
+        since = sum(1 for i in key_frames if first <= i <= self.last_i)
+        if len(own) < STEADY_MIN_DETECTIONS or len(own) < STEADY_PRESENCE * since:
+            return False
+        radii = np.array([c.radius for c in own])
+        mid = float(np.median(radii))
+        return float(np.median(np.abs(radii - mid))) <= STEADY_RADIUS_SPREAD * mid
+
+    def merit(self, key_frames: list[int]) -> float:
         """How likely this is the working plate when nothing has moved yet: seen often, clearly, big."""
-        presence = min(1.0, len(self.detections()) / max(1, n_detect_frames))
-        return presence * self.mean_score * float(np.sqrt(self.radius))
+        presence = min(1.0, len(self.detections()) / max(1, len(key_frames)))
+        return presence * self.clarity(key_frames) * float(np.sqrt(self.radius))
 
 
 class Seeder:
@@ -109,14 +134,14 @@ class Seeder:
     def __init__(self, scale: float, room: RoomView | None = None) -> None:
         self.room = room
         self.tracklets: list[Tracklet] = []
-        self.n_detect_frames = 0
+        self.key_frames: list[int] = []  # frames full-frame detection ran on
         self.scale = scale  # full-resolution px per working (flow) px
         self.prev_small: Grey | None = None
         self.prev_i = -1
 
     def add(self, i: int, t: float, cands: list[Candidate], image: FrameBGR | None = None) -> None:
         """Link the frame's detections to the tracklets, and learn their looks on `image`."""
-        self.n_detect_frames += 1
+        self.key_frames.append(i)
         used: set[int] = set()
         for c in sorted(cands, key=lambda c: -c.score):
             best, best_d = None, float("inf")
@@ -214,15 +239,17 @@ class Seeder:
     def moving(self) -> Tracklet | None:
         """The clearest moving tracklet. A head or hands move with the bar too: callers wait a moment
         after the first motion (MOTION_SETTLE_S) so the plate has moved as well, then this prefers it."""
-        ranked = [tr.merit(self.n_detect_frames) for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
+        ranked = [tr.merit(self.key_frames) for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
         if not ranked:
             return None
         # A moving hip or head is round too, but seen less often and less clearly than the plate.
         floor = 0.5 * max(ranked)
-        movers = [tr for tr in self.tracklets if tr.moving() and tr.merit(self.n_detect_frames) >= floor]
+        movers = [
+            tr for tr in self.tracklets if tr.moving(self.key_frames) and tr.merit(self.key_frames) >= floor
+        ]
         if not movers:
             return None
-        return max(movers, key=lambda tr: tr.merit(self.n_detect_frames))
+        return max(movers, key=lambda tr: tr.merit(self.key_frames))
 
     def extend_back(self, tr: Tracklet) -> Tracklet:
         """Join earlier tracklets that end where `tr` begins: a plate whose rim was briefly cut by the
@@ -284,9 +311,7 @@ class Seeder:
     def is_clearest(self, tr: Tracklet) -> bool:
         """True when no other tracklet is seen as often and as clearly: no need to wait for others."""
         return all(
-            o.merit(self.n_detect_frames) <= tr.merit(self.n_detect_frames)
-            for o in self.tracklets
-            if o is not tr
+            o.merit(self.key_frames) <= tr.merit(self.key_frames) for o in self.tracklets if o is not tr
         )
 
     def still_plates(self, chosen: Tracklet) -> list[tuple[float, float, float]]:
@@ -297,7 +322,7 @@ class Seeder:
         ours = {i: c for i, c in chosen.hits.items() if i not in chosen.carried}
         out: list[tuple[float, float, float]] = []
         for tr in self.tracklets:
-            if tr is chosen or len(tr.hits) < MIN_HITS or tr.mean_score < 0.45:
+            if tr is chosen or len(tr.hits) < MIN_HITS or tr.mean_score < CLEAR_SCORE:
                 continue
             if tr.span() >= MOVING_SPAN_RADII:
                 continue
@@ -318,10 +343,10 @@ class Seeder:
         return out
 
     def best_static(self) -> Tracklet | None:
-        steady = [tr for tr in self.tracklets if len(tr.hits) >= MIN_HITS and tr.mean_score >= 0.45]
+        steady = [tr for tr in self.tracklets if len(tr.hits) >= MIN_HITS and tr.mean_score >= CLEAR_SCORE]
         if not steady:
             return None
-        return max(steady, key=lambda tr: tr.merit(self.n_detect_frames))
+        return max(steady, key=lambda tr: tr.merit(self.key_frames))
 
 
 def _box(x: float, y: float, r: float) -> tuple[float, float, float, float]:
