@@ -31,6 +31,7 @@ from barpath.errors import NoPlateFoundError
 from barpath.plate_box import BoxCarrier
 from barpath.plate_flow import Grey, Pts, disc_corners, grey_small, lk_fb, lk_scale, median_motion
 from barpath.plate_look import Look
+from barpath.plate_ring import OuterRimWatch
 from barpath.plate_seed import (
     FIT_MIN_QUALITY,
     MAX_RADII_PER_S,
@@ -157,7 +158,12 @@ def track(
             f"{name}: no barbell plate found; film the lift from the side with the near plate in view"
         )
     chosen = seeder.adopt_outer_ring(seeder.extend_back(chosen))
+    # Points that measured the ring being tracked, kept while the tracker may still find that it was a
+    # ring inside the plate (plate_ring): then their radii are no measure of the plate's, and go.
+    sized: list[TrackPoint] = []
     for p in _from_tracklet(chosen, pending):
+        if p.radius is not None:
+            sized.append(p)
         yield emit(p)
     if start is None:
         return
@@ -167,7 +173,15 @@ def track(
     tracker.on_grey = on_grey
     tracker.still_plates, tracker.room = seeder.still_plates(chosen), room
     for fr in it:
-        yield emit(tracker.step(fr))
+        p = tracker.step(fr)
+        if tracker.ring_grew:
+            for q in sized:
+                q.radius = None
+        if tracker.outer.done:
+            sized.clear()
+        elif p.radius is not None:
+            sized.append(p)
+        yield emit(p)
 
 
 def _seed_velocity(tr: Tracklet) -> tuple[float, float]:
@@ -253,6 +267,8 @@ class PlateTracker:
         self.still_plates: list[tuple[float, float, float]] = []
         self.room: RoomView | None = None
         self.look = Look()  # the face where its rim was seen: flow and box carry only what shows it
+        self.outer = OuterRimWatch(t)  # seeding may have picked a ring inside the plate (plate_ring)
+        self.ring_grew = False  # set on the frame the outer rim was taken: the radii before are a ring's
 
     @property
     def radius(self) -> float:
@@ -435,10 +451,25 @@ class PlateTracker:
         self.x, self.y, self.t = x, y, fr.t
         self.lost = False
         self.prev_small = small
+        self.ring_grew = False
+        if state == "detected" and self.outer.due(fr.t):
+            rim = self.outer.check(fr.image, fr.t, x, y, self.radius)
+            if rim is not None:
+                self._grow(rim[0], rim[1], small)
+                radius = None
         if state == "detected" and (self.redetected or resumed or len(self.pts) < 15 or fr.i % 10 == 0):
             self.pts = self._features(small)
         self.redetected = False
         return TrackPoint(fr.i, fr.t, x, y, radius, state, float(np.clip(conf, 0.0, 1.0)))
+
+    def _grow(self, radius: float, chan: str, small: Grey) -> None:
+        """Follow the plate's outer rim from now on: its radius, the channel it shows in, corners over
+        the whole face, and a look learnt afresh out to the rim."""
+        self.radii = deque([radius], maxlen=self.radii.maxlen)
+        self.channel = chan
+        self.look = Look()
+        self.pts = self._features(small)
+        self.ring_grew = True
 
     def _looks_like_plate(self, fr: Frame, at: tuple[float, float]) -> bool:
         """Whether what the flow or the box carried to `at` still looks like the plate (plate_look)."""
