@@ -57,7 +57,11 @@ class TrackPoint:
     confidence: float  # 0..1
 
 
-SEED_MAX_S = 6.0  # give up waiting for motion and take the clearest steady plate after this long
+# Give up waiting for motion and take the clearest steady plate after this long. A lifter may stand at
+# the bar for seconds before pulling: at 6 s, the distractor deadlift with 5 s more of setup took a rack
+# plate (its rim is clearer than the green working plate's) and reported 0 reps. Bounded, because
+# seeding follows every plate in view, and a clip where nothing moves must not cost that to its end.
+SEED_MAX_S = 20.0
 COAST_S = 0.5  # prediction at most this long, then `lost`
 COAST_DAMP_S = 0.1  # time constant of the predicted speed's decay
 SEED_VELOCITY_MAX_GAP_S = 0.2  # the seed's last two hits give its speed only this close in time
