@@ -264,8 +264,9 @@ def _track_at(
     finally:
         source.close()
         cv2.setNumThreads(threads)
-    if watch is not None and watch.final() != 1.0:
-        return _Pass([], None, watch.final())
+    final = 1.0 if watch is None else watch.final()
+    if final != 1.0:
+        return _Pass([], None, final)
     return _Pass(points, first_pts[0] if first_pts else None)
 
 

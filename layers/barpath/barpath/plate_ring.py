@@ -17,12 +17,11 @@ import numpy as np
 
 from barpath.detect.base import FrameBGR
 from barpath.detect.plate import CHANNELS, refine_full
-from barpath.plate_seed import CLEAR_SCORE
+from barpath.plate_seed import CLEAR_SCORE, OUTER_RING_CENTRE_TOL, OUTER_RING_RATIO
 
 WATCH_S = 2.0  # after seeding: by then a plate pulled off the floor is well inside the picture
 EVERY_S = 0.2
-GROW_MIN, GROW_MAX = 1.3, 3.0  # the rim's radius over the tracked ring's (as adopt_outer_ring)
-CENTRE_TOL = 0.25  # tracked-ring radii: concentric
+GROW_MIN, GROW_MAX = OUTER_RING_RATIO  # the rim's radius over the tracked ring's
 # Grey levels per px along the rim. With no edge in its band a fit lands on a smooth circle of nothing
 # and still scores 0.4 (every ray "agrees"); a rim re-encoded at 720p measured 14-15.
 MIN_CONTRAST = 6.0
@@ -55,7 +54,7 @@ class OuterRimWatch:
                 continue
             if not GROW_MIN <= f.radius / r <= GROW_MAX:
                 continue
-            if math.hypot(f.x - x, f.y - y) > CENTRE_TOL * r:
+            if math.hypot(f.x - x, f.y - y) > OUTER_RING_CENTRE_TOL * r:
                 continue
             if best is None or f.quality > best[0]:
                 best = (f.quality, f.radius, chan)

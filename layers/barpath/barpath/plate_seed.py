@@ -39,6 +39,11 @@ STEADY_MIN_SCORE = 0.35
 STEADY_PRESENCE = 0.9
 STEADY_MIN_DETECTIONS = 5
 STEADY_RADIUS_SPREAD = 0.01  # median absolute deviation over median of the detected radii
+# A ring inside the plate (hub, lip) and the plate's rim around it: the rim's radius over the ring's, and
+# how far apart their centres may lie (ring radii). Seeding adopts the rim (adopt_outer_ring), and so
+# does the tracker where the rim shows only later (plate_ring).
+OUTER_RING_RATIO = (1.3, 3.0)
+OUTER_RING_CENTRE_TOL = 0.25
 
 # Frame index -> the 3x3 map from that frame's view to the first frame's (camera.MotionTap): a hand-held
 # camera moves every plate in the picture, the one that moves with the lift must move in the room.
@@ -289,9 +294,9 @@ class Seeder:
                 for i in o.hits
                 if i in tr.hits
                 and i not in o.carried
-                and 1.3 < o.hits[i].radius / tr.hits[i].radius < 3.0
+                and OUTER_RING_RATIO[0] < o.hits[i].radius / tr.hits[i].radius < OUTER_RING_RATIO[1]
                 and np.hypot(o.hits[i].x - tr.hits[i].x, o.hits[i].y - tr.hits[i].y)
-                < 0.25 * tr.hits[i].radius
+                < OUTER_RING_CENTRE_TOL * tr.hits[i].radius
             ]
             clear = [i for i in shared if o.hits[i].score >= 0.45]
             if clear and (best is None or len(shared) > best[0]):
