@@ -376,6 +376,33 @@ def test_a_faint_plate_seen_on_every_key_frame_at_one_size_is_taken_for_the_move
     assert run(wandering, 0.6) is not None  # clear enough on its looks alone (a plate moving in depth)
 
 
+def test_a_tracklet_s_span_and_radius_kept_between_frames_match_a_fresh_count() -> None:
+    """span() and radius keep what lies before the newest hit; they must read as if counted afresh as
+    hits arrive, the newest is replaced (a detection over a flow-carried hit), and earlier ones change."""
+
+    def fresh(tr: Tracklet) -> tuple[float, float]:
+        copy = Tracklet(dict(tr.hits), dict(tr.times), set(tr.other_ring), set(tr.carried))
+        return copy.span(), copy.radius
+
+    def cand(x: float, y: float, r: float = 40.0) -> Candidate:
+        return Candidate(x, y, r, 0.9, (x - r, y - r, x + r, y + r))
+
+    rng = np.random.default_rng(5)
+    tr = Tracklet({0: cand(100, 300)}, {0: 0.0})
+    for i in range(1, 40):
+        tr.hits[i], tr.times[i] = cand(100 + rng.normal(0, 3), 300 - 2.0 * i), i / 30
+        tr.carried.add(i)
+        assert (tr.span(), tr.radius) == fresh(tr)
+        if i % 5 == 0:  # a detection replaces the carried hit: another size, no longer carried
+            tr.hits[i] = cand(tr.hits[i].x, tr.hits[i].y - 30, 44.0)
+            tr.carried.discard(i)
+            assert (tr.span(), tr.radius) == fresh(tr)
+    tr.hits[3] = cand(400, 300, 60.0)  # an earlier hit rewritten (seeding joins or adopts only so)
+    tr.carried.discard(3)
+    tr.rewritten()
+    assert (tr.span(), tr.radius) == fresh(tr)
+
+
 def test_a_plate_s_look_survives_a_hand_over_it_and_blur_but_not_a_shirt() -> None:
     """plate_look.Look: the face ring by ring, hub to rim, learnt where the rim was seen."""
     rng = np.random.default_rng(2)
