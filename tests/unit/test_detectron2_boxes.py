@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import tarfile
 import zipfile
@@ -93,7 +94,8 @@ def test_model_folder_and_tarball_are_found(tmp_path: Path, monkeypatch: pytest.
     assert d2.fetch_model_dir(str(archive)) == root  # cached: unpacked once
 
 
-def test_bad_models_are_model_load_errors(tmp_path: Path) -> None:
+def test_bad_models_are_model_load_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BARPATH_MODEL_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ModelLoadError, match="not a directory"):
         d2.fetch_model_dir(str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
@@ -105,6 +107,17 @@ def test_bad_models_are_model_load_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.tar.gz").write_bytes(b"not a tarball")
     with pytest.raises(ModelLoadError, match="cannot unpack"):
         d2.fetch_model_dir(str(tmp_path / "broken.tar.gz"))
+    whole = tmp_path / "whole.tar.gz"
+    (bad / d2.WEIGHTS).write_bytes(os.urandom(65536))  # incompressible
+    with tarfile.open(whole, "w:gz") as tar:
+        for name in (d2.MANIFEST, d2.WEIGHTS):
+            tar.add(bad / name, arcname=name)
+    # An upload cut short, inside the weights: the gzip stream ends early, which tarfile reports as
+    # EOFError, not TarError.
+    (tmp_path / "cut.tar.gz").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ModelLoadError, match="cannot unpack"):
+        d2.fetch_model_dir(str(tmp_path / "cut.tar.gz"))
+    assert not any((tmp_path / "cache").rglob("*.json"))  # no half-unpacked model left to be found
 
 
 def test_load_without_detectron2_is_a_clear_model_load_error(tmp_path: Path) -> None:

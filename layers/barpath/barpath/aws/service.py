@@ -174,9 +174,10 @@ def _probe(path: Path, settings: Settings) -> VideoInfo:
     return video.probe(path, _limits(settings))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1)
 def _detector(kind: str, model: str | None) -> Detector:
-    # Built once per container: warm invocations reuse a loaded model instead of reloading it.
+    # Built once per container: warm invocations reuse a loaded model instead of reloading it. A model
+    # replaced at its URI arrives under a new local path; only the newest detector is kept in memory.
     from barpath.detect.factory import build_detector
 
     return build_detector(kind, model)

@@ -16,6 +16,7 @@ import shutil
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ def fetch_model_dir(uri: str) -> Path:
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz", ".tar")):
         dest = cache_dir() / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
         if not (dest / MANIFEST).is_file():
-            _extract(path, dest)
+            unpack(path, dest, uri)
         return _model_root(dest, uri)
     raise ModelLoadError(f"model {uri}: not a directory or a .tar.gz")
 
@@ -81,16 +82,17 @@ def _model_root(folder: Path, uri: str) -> Path:
     return found[0].parent
 
 
-def _extract(archive: Path, dest: Path) -> None:
+def unpack(archive: Path, dest: Path, name: str) -> None:
+    """Unpack a model archive into `dest`; `name` is what the error calls the model (the user's URI)."""
     # Unpack beside the destination, then rename: a concurrent or interrupted load never sees half a model.
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".unpack-"))
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")  # "data" refuses absolute paths and links out of tmp
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:  # a cut .gz ends in EOFError
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelLoadError(f"model {archive}: cannot unpack ({exc})") from exc
+        raise ModelLoadError(f"model {name}: cannot unpack ({exc})") from exc
     if dest.exists():
         shutil.rmtree(tmp, ignore_errors=True)
     else:
