@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from barpath.aws import models
 from barpath.local import LocalCloud, Stack, apply_env
 
 
@@ -20,6 +21,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalCloud]:
         apply_env({})  # drop clients cached against an earlier endpoint
         yield c
     apply_env({})
+    models.forget()  # copies of models fetched from this endpoint: gone with it, not left in /tmp
 
 
 @pytest.fixture(scope="session")
