@@ -18,7 +18,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from barpath.aws.clients import client
-from barpath.detect.detectron2 import unpack
 from barpath.errors import ModelLoadError
 
 
@@ -101,6 +100,9 @@ def _download(s3: Any, uri: str, bucket: str, key: str, objects: list[dict[str, 
     except ClientError as exc:
         raise ModelLoadError(f"cannot fetch model {uri}: {exc}") from exc
     if dest.name.endswith(".tar.gz"):  # SageMaker's model.tar.gz
+        # Here, not at the top: the notifier imports the AWS adapters and must not need OpenCV.
+        from barpath.detect.detectron2 import unpack
+
         unpack(dest, root / "model", uri)
         dest.unlink()  # unpacked: the archive is only /tmp space now
         return str(root / "model")
