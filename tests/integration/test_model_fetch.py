@@ -125,3 +125,40 @@ def test_a_broken_model_fixed_at_the_same_uri_is_used_by_the_next_upload(
     # (here, torch not installed) or success, never the stale copy's complaint.
     assert "not a PyTorch checkpoint" not in json.dumps(msg)
     assert len(list(tmp_root.iterdir())) == 1
+
+
+def test_a_deleted_model_fails_as_in_a_fresh_container(s3: Any, tmp_root: Path) -> None:
+    """Deleted (or its access revoked): the warm copy is not used on, and is removed."""
+    uri = f"s3://{BUCKET}/gone/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key="gone/model.tar.gz", Body=_archive(_model_files(0.5)))
+    assert models.local_model(uri) is not None and len(list(tmp_root.iterdir())) == 1
+    s3.delete_object(Bucket=BUCKET, Key="gone/model.tar.gz")
+    with pytest.raises(ModelLoadError, match="cannot fetch model"):
+        models.local_model(uri)
+    assert list(tmp_root.iterdir()) == []
+
+
+def test_s3_failing_for_a_moment_keeps_the_copy_in_hand(s3: Any, tmp_root: Path) -> None:
+    """An S3 outage at the botocore boundary (503 on HeadObject): the job goes on with the model it
+    already holds, rather than failing an upload the model itself is fine for."""
+    from botocore.exceptions import ClientError
+
+    from barpath.aws.clients import client
+
+    uri = f"s3://{BUCKET}/plates/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key="plates/model.tar.gz", Body=_archive(_model_files(0.5)))
+    held = models.local_model(uri)
+
+    def outage(**_: Any) -> None:
+        error = {"Code": "ServiceUnavailable", "Message": "injected"}
+        raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 503}}, "HeadObject")
+
+    ours = client("s3")
+    ours.meta.events.register("before-call.s3.HeadObject", outage, unique_id="outage")
+    try:
+        assert models.local_model(uri) == held and Path(str(held)).is_dir()
+        models.forget()  # a cold container has no copy to fall back on
+        with pytest.raises(ModelLoadError, match="cannot fetch model"):
+            models.local_model(uri)
+    finally:
+        ours.meta.events.unregister("before-call.s3.HeadObject", unique_id="outage")

@@ -42,8 +42,9 @@ def local_model(uri: str | None) -> str | None:
     try:
         objects = _objects(s3, bucket, key)
     except ClientError as exc:
-        if held is not None:  # S3 unsure for a moment: the copy in hand was right a job ago
+        if held is not None and not _gone(exc):  # S3 unsure for a moment: the copy was right a job ago
             return held.path
+        _drop(uri)  # deleted or no longer ours: fail as a fresh container would
         raise ModelLoadError(f"cannot fetch model {uri}: {exc}") from exc
     version = _version(objects)
     if held is not None and held.version == version:
@@ -53,6 +54,19 @@ def local_model(uri: str | None) -> str | None:
     if held is not None:
         shutil.rmtree(held.root, ignore_errors=True)
     return copy.path
+
+
+_GONE = {"404", "NoSuchKey", "NotFound", "NoSuchBucket", "403", "AccessDenied", "Forbidden"}
+
+
+def _gone(exc: ClientError) -> bool:
+    return str(exc.response.get("Error", {}).get("Code", "")) in _GONE
+
+
+def _drop(uri: str) -> None:
+    copy = _COPIES.pop(uri, None)
+    if copy is not None:
+        shutil.rmtree(copy.root, ignore_errors=True)
 
 
 def forget() -> None:
