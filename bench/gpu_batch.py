@@ -242,7 +242,8 @@ def run(
     record["notifications"] = [
         {k: m.get(k) for k in ("status", "route", "job_id", "error")} for m in messages
     ]
-    # The handler (this process) loads the model to check it at start; the Batch job is another process.
+    # This process trained the model (PyTorch's allocator keeps that memory) and ran the handler, which
+    # checks the model without torch; the Batch job is another process.
     record["gpu_processes_mib"] = {
         ("this process" if pid == os.getpid() else f"pid {pid}"): mib for pid, mib in gpu.peak_mib.items()
     }
