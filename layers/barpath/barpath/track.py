@@ -159,7 +159,8 @@ def track(
     if chosen is None or seeder is None:
         name = info.path.name if info.path else "video"
         raise NoPlateFoundError(
-            f"{name}: no barbell plate found; film the lift from the side with the near plate in view"
+            f"{name}: no barbell plate found; film the lift from the side, close enough that the near"
+            " plate spans an eighth of the picture's shorter side or more"
         )
     chosen = seeder.adopt_outer_ring(seeder.extend_back(chosen))
     # Points that measured the ring being tracked, kept while the tracker may still find that it was a
