@@ -46,6 +46,12 @@ CASES = {
     # as for 37 degrees, seeding took the lifter's knee (measured 0.56 across: not taken); as for 53,
     # the plate.
     "clean-turned-53": synth.SynthSpec(lift="clean", n_reps=1, view_squeeze=0.6, seed=41),
+    # Filmed from about 6 m: a 34 px plate, under the plate finder's floor (43 px at 720). Its first
+    # look fitted a circle around the plate and the lifter's shoulders, every rep 16-25 % slow; the far
+    # look (barpath.far_plate) finds the plate.
+    "squat-far": synth.SynthSpec(lift="squat", n_reps=3, px_per_m=151.0, seed=5),
+    # A 38 px plate: the first look measured a larger circle on two frames, and gave no velocities.
+    "deadlift-far": synth.SynthSpec(lift="deadlift", n_reps=3, px_per_m=169.0, seed=6),
 }
 
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from barpath import camera, kinematics, plate_aspect, render, track, video
+from barpath import camera, far_plate, kinematics, plate_aspect, render, track, video
 from barpath.detect.base import Detector
 from barpath.detect.factory import build_detector
 from barpath.errors import EmptyVideoError, NoPlateFoundError
@@ -140,9 +140,12 @@ def process(
     )
 
 
-def _track_full_res(
-    info: video.VideoInfo, det: Detector, opts: Options
-) -> tuple[list[track.TrackPoint], float | None, camera.MotionTap, float]:
+# A tracking run: the track, the first frame's time on the file's clock, the background's motion, and
+# the plate's aspect the frames were stretched across by.
+_Run = tuple[list[track.TrackPoint], float | None, camera.MotionTap, float]
+
+
+def _track_full_res(info: video.VideoInfo, det: Detector, opts: Options) -> _Run:
     """The track in full-resolution pixels, the first frame's time on the file's clock (the overlay
     needs it: no second decode for it), the background's motion, and the plate's aspect (width over
     height) the frames were stretched across by to make the plate round.
@@ -151,26 +154,40 @@ def _track_full_res(
     turned away from side-on is rare next to one that films from the side, so the common case pays only
     for those few measurements; the turned one is tracked again from the start, on stretched frames.
     Turned 45 degrees or more, the plate finder may see no round plate at all: only then is the clip
-    looked at again as if turned (plate_aspect.TURNED_GUESSES)."""
+    looked at again as if turned (plate_aspect.TURNED_GUESSES). Where it finds none that way either, or
+    only one at the floor of its search, it looks again for a plate filmed farther off (far_plate)."""
+    found: _Run | None = None
     try:
-        return _track_round(info, det, opts, 1.0, plate_aspect.ROUND_TOL)
+        found = _track_round(info, det, opts, 1.0, plate_aspect.ROUND_TOL)
     except NoPlateFoundError as side_on:
+        missed = side_on
         for guess in plate_aspect.TURNED_GUESSES:
             try:
                 return _track_round(info, det, opts, guess, plate_aspect.GUESS_TOL)
             except NoPlateFoundError:
                 pass
-        raise side_on from None
+    first = None if found is None else found[0]
+    far = far_plate.farther(det, min(_tracking_size(info, 1.0)))
+    if far is not None and far_plate.worth_a_look(det, first, info.width, info.height):
+        try:
+            seen = _track_round(info, far, opts, 1.0, plate_aspect.ROUND_TOL, far_plate.REACH)
+            if far_plate.takes_over(det, first, seen[0], info.width, info.height):
+                return seen
+        except NoPlateFoundError:
+            pass
+    if found is None:
+        raise missed from None
+    return found
 
 
 def _track_round(
-    info: video.VideoInfo, det: Detector, opts: Options, aspect: float, tol: float
-) -> tuple[list[track.TrackPoint], float | None, camera.MotionTap, float]:
+    info: video.VideoInfo, det: Detector, opts: Options, aspect: float, tol: float, reach: float = 1.0
+) -> _Run:
     """_track_full_res on frames stretched by 1 / aspect, and once more where the plate is out of round
-    on them by more than `tol` (plate_aspect.Watch)."""
+    on them by more than `tol` (plate_aspect.Watch). `reach`: see track.track."""
     tap = camera.MotionTap((info.width, info.height))
     watch = plate_aspect.Watch(tol)
-    run = _track_at(info, det, opts, tap, aspect, watch)
+    run = _track_at(info, det, opts, tap, aspect, watch, reach)
     if aspect != 1.0 and not watch.confirms(plate_aspect.GUESS_REACH):
         # A guess must find a plate and measure it: on a clip of a fractal zoom the 37-degree guess
         # took something it could not measure, and a rim-less "plate" was reported.
@@ -179,7 +196,7 @@ def _track_round(
         return run.points, run.first_pts_s, tap, aspect
     aspect *= run.restretch  # measured on frames already stretched by `aspect`
     tap = camera.MotionTap((info.width, info.height))
-    run = _track_at(info, det, opts, tap, aspect, None)  # no watch: it runs to the end
+    run = _track_at(info, det, opts, tap, aspect, None, reach)  # no watch: it runs to the end
     return run.points, run.first_pts_s, tap, aspect
 
 
@@ -208,6 +225,7 @@ def _track_at(
     tap: camera.MotionTap,
     aspect: float,
     watch: plate_aspect.Watch | None,
+    reach: float = 1.0,
 ) -> _Pass:
     """Track on frames the decoder has shrunk to TRACK_MAX_SIDE (and stretched by 1 / aspect),
     reported in full-resolution pixels. With `watch`, stops as soon as it tells that the plate is out of
@@ -240,7 +258,13 @@ def _track_at(
         points = []
         r_seen: float | None = None  # the plate's radius last measured, in the tracker's px
         for p in track.track(
-            frames(), det, small, progress=opts.progress, room=room, on_grey=lambda _, g: tap.add(g)
+            frames(),
+            det,
+            small,
+            progress=opts.progress,
+            room=room,
+            on_grey=lambda _, g: tap.add(g),
+            reach=reach,
         ):
             r_seen = p.radius or r_seen
             if watch is not None and r_seen and _watchable(p, latest) and watch.wants(p.t):

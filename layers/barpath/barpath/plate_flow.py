@@ -18,10 +18,11 @@ LK_LONG_SIDE = 640
 _LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 
-def lk_scale(image: FrameBGR) -> float:
-    """Full-resolution px per working px."""
+def lk_scale(image: FrameBGR, reach: float = 1.0) -> float:
+    """Full-resolution px per working px. `reach` > 1: a working copy that much larger, for a plate
+    filmed that much farther off (a 34 px plate had too few face corners at 640 px to be carried)."""
     h, w = image.shape[:2]
-    return max(1.0, float(max(h, w)) / LK_LONG_SIDE)
+    return max(1.0, float(max(h, w)) / (LK_LONG_SIDE * reach))
 
 
 def grey_small(image: FrameBGR, scale: float) -> Grey:

@@ -99,11 +99,13 @@ def track(
     progress: Callable[[int], None] | None = None,
     room: RoomView | None = None,
     on_grey: Callable[[int, Grey], None] | None = None,
+    reach: float = 1.0,
 ) -> Iterator[TrackPoint]:
     """One TrackPoint per input frame, in order (may yield with a bounded delay). `room`: each frame's
     view against the first frame's, for a camera that moves (the working plate moves in the room).
     `on_grey`: handed each frame's working-scale grey copy, once, in order, before the frame is tracked
-    (camera.MotionTap follows the background on it: one grey copy a frame, not two).
+    (camera.MotionTap follows the background on it: one grey copy a frame, not two). `reach`: the
+    working copy's size against the usual, for plates filmed farther off (barpath.far_plate).
 
     Raises NoPlateFoundError when the working plate is never found."""
     done = 0
@@ -126,7 +128,7 @@ def track(
     last_image: FrameBGR | None = None
     for fr in it:
         if seeder is None:
-            seeder = Seeder(lk_scale(fr.image), room)
+            seeder = Seeder(lk_scale(fr.image, reach), room)
         pending.append((fr.i, fr.t))
         small = grey_small(fr.image, seeder.scale)
         if on_grey is not None:
@@ -174,7 +176,7 @@ def track(
         return
     last = chosen.last
     seed = Candidate(last.x, last.y, chosen.radius, last.score, last.box, last.label)
-    tracker = PlateTracker(start.image, start.t, seed, detector, _seed_velocity(chosen))
+    tracker = PlateTracker(start.image, start.t, seed, detector, _seed_velocity(chosen), reach)
     tracker.on_grey = on_grey
     tracker.still_plates, tracker.room = seeder.still_plates(chosen), room
     for fr in it:
@@ -249,9 +251,10 @@ class PlateTracker:
         seed: Candidate,
         detector: Detector,
         velocity: tuple[float, float] = (0.0, 0.0),
+        reach: float = 1.0,
     ) -> None:
         self.detector = detector
-        self.scale = lk_scale(image)  # full-res px per LK px
+        self.scale = lk_scale(image, reach)  # full-res px per LK px
         self.x, self.y = seed.x, seed.y
         self.vx, self.vy = velocity
         self.t = t

@@ -143,10 +143,25 @@ class PlateFinder:
 
     name = "plate"
 
-    def __init__(self, max_candidates: int = 8, min_quality: float = 0.35, refine_top: int = 5) -> None:
+    def __init__(
+        self,
+        max_candidates: int = 8,
+        min_quality: float = 0.35,
+        refine_top: int = 5,
+        reach: float = 1.0,
+    ) -> None:
+        """`reach` > 1 looks for plates that much smaller (in the frame's short side) on a copy that much
+        larger, so they are as many pixels across there as the nearest-filmed plates at 1 (far_plate)."""
         self.max_candidates = max_candidates
         self.min_quality = min_quality
         self.refine_top = refine_top
+        self.reach = reach
+        self.min_r_frac = MIN_R_FRAC / reach
+        self.long_side = round(DETECT_LONG_SIDE * reach)
+
+    def smallest_radius(self, width: int, height: int) -> float:
+        """The smallest plate radius (px) it reports in a frame of this size."""
+        return self.min_r_frac * min(width, height)
 
     def detect(self, frame: FrameBGR) -> list[Candidate]:
         return [_candidate(c) for c in self.find(frame)]
@@ -156,7 +171,7 @@ class PlateFinder:
         if frame.ndim == 2:
             frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
         h, w = frame.shape[:2]
-        s = max(h, w) / DETECT_LONG_SIDE
+        s = max(h, w) / self.long_side
         # max(1, ...): a sliver like 4097x3 would otherwise shrink to zero rows and make OpenCV throw.
         small = frame
         if s > 1:
@@ -167,9 +182,9 @@ class PlateFinder:
         found: list[PlateCandidate] = []
         for chan in CHANNELS:
             g = np.asarray(cv2.GaussianBlur(channel(small, chan), (0, 0), 1.0), np.uint8)
-            for x, y, r, _ in radial_vote(g, short * MIN_R_FRAC, short * MAX_R_FRAC):
+            for x, y, r, _ in radial_vote(g, short * self.min_r_frac, short * MAX_R_FRAC):
                 f = fit_rim(g, x, y, r, passes=1)
-                if f is not None and f.quality >= self.min_quality and f.radius >= short * MIN_R_FRAC:
+                if f is not None and f.quality >= self.min_quality and f.radius >= short * self.min_r_frac:
                     full = RimFit(
                         f.x * s, f.y * s, f.radius * s, f.inlier_frac, f.coverage, f.contrast, f.rms
                     )

@@ -1,0 +1,110 @@
+"""A plate filmed from afar: a second look at the clip, at half as much detail again.
+
+The plate finder looks for plates of at least 6 % of the frame's short side. Below that it cannot see
+the plate, and just below it, it does worse than nothing: it fits the smallest circle it may, one around
+the plate and the lifter's shoulders (a 34 px plate in a rendered 1280x720 squat was read as 43.8 px,
+every rep 16-25 % slow). Looking for smaller plates in every clip was tried: small things then compete
+with the plate, and five tests failed (the cut-off deadlift held its plate on 94 % of its frames, a
+re-encoded distractor deadlift on 87 %, the snatch's stand-up strayed, the distractor deadlift with a
+long setup left its held frames without a position, and a passer-by made a tripod clean read as moving).
+So the far look runs only where the first found no plate, one at the floor of its search, or one that
+never moved; and a plate it finds replaces the first one's only where the first could not have seen it
+(smaller than that floor, or just above it) and, where the first found a plate that moved, they went
+the same way.
+
+The far look searches down to 4 % on a detection copy 1.5x larger, and carries the plate by flow on a
+working copy 1.5x larger (at 640 px a 34 px plate had too few face corners, and seeding guessed the
+start of the pull: the first rep read 0.57 m/s for 0.70). A plate is then as many pixels across in
+those copies as the nearest-filmed plate is in the usual ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from barpath import kinematics
+from barpath.detect.base import Detector
+from barpath.detect.fallback import Fallback
+from barpath.detect.plate import PlateFinder
+from barpath.track import TrackPoint
+
+REACH = 1.5
+NEAR_FLOOR = 1.15  # a plate read this close to the finder's floor may be a smaller one fitted large
+# The far look's floor, 4 % of the short side, is then 28 px or more: the rendered lifts were tracked
+# to 0.5 px at 30 px and lost at 26 px. A smaller picture has too few pixels for a farther plate.
+MIN_SHORT_SIDE_PX = 700
+STILL_RADII = 1.0  # a plate whose height varied less than this lifted nothing
+SAME_PATH_RADII = 0.5  # median distance between the two looks' tracks, in the first look's radii
+
+
+def _finder(det: Detector) -> PlateFinder | None:
+    if isinstance(det, PlateFinder):
+        return det
+    if isinstance(det, Fallback) and isinstance(det.first, PlateFinder):
+        return det.first
+    return None
+
+
+def farther(det: Detector, short_side_px: int) -> Detector | None:
+    """`det` with its plate finder looking farther off, for frames whose short side is `short_side_px`;
+    None where that is not worth a look: a trained model alone (its training sets what it sees), a
+    finder already looking far, or frames too small."""
+    finder = _finder(det)
+    if finder is None or finder.reach != 1.0 or short_side_px < MIN_SHORT_SIDE_PX:
+        return None
+    far = PlateFinder(finder.max_candidates, finder.min_quality, finder.refine_top, REACH)
+    return Fallback(far, det.then) if isinstance(det, Fallback) else far
+
+
+def plate_radius(points: list[TrackPoint]) -> float | None:
+    """The plate's radius over the track (px) as the scale will take it; None where it takes none (a
+    first look at a 38 px deadlift plate measured a larger circle on two frames, and gave no velocities)."""
+    cal, _ = kinematics.calibrate(points, 1.0)
+    return cal.plate_radius_px
+
+
+def still(points: list[TrackPoint], radius: float) -> bool:
+    """Whether the plate's height stayed within a radius (2nd to 98th percentile): no lift moved it. A
+    first look's wrong pick may travel sideways (a squat's walk-out carried it 109 px) but not up."""
+    ys = [p.y for p in points if p.x is not None and p.y is not None]
+    if len(ys) < 2:
+        return True
+    lo, hi = np.percentile(ys, [2, 98])
+    return float(hi - lo) < STILL_RADII * radius
+
+
+def worth_a_look(det: Detector, points: list[TrackPoint] | None, width: int, height: int) -> bool:
+    """Whether the first look's track leaves room for a plate farther off: it found no plate, measured
+    none, one at the floor of its search, or only one that never moved (a rendered squat's 34 px plate
+    moved; the first look, not seeing it, took a floor plate of 60 px)."""
+    finder = _finder(det)
+    if finder is None:
+        return False
+    r = None if points is None else plate_radius(points)
+    if r is None or points is None:
+        return True
+    return r < NEAR_FLOOR * finder.smallest_radius(width, height) or still(points, r)
+
+
+def takes_over(
+    det: Detector, first: list[TrackPoint] | None, far: list[TrackPoint], width: int, height: int
+) -> bool:
+    """Whether the far look's track replaces the first look's: its plate is one the first look could
+    not see (or see only as the larger circle around it), and the first found or measured nothing, or
+    only a plate that never moved while the far one did, or its plate went where the far one did.
+
+    A plate the first look could have seen but did not take is not one: in a fractal zoom with no plate
+    the far look followed a bulb of 8 % of the short side."""
+    r_first, r_far = (None if first is None else plate_radius(first)), plate_radius(far)
+    finder = _finder(det)
+    if r_far is None or finder is None or r_far >= NEAR_FLOOR * finder.smallest_radius(width, height):
+        return False
+    if r_first is None:
+        return True
+    if still(first or [], r_first):
+        return not still(far, r_far)
+    d = [
+        float(np.hypot(a.x - b.x, a.y - b.y))
+        for a, b in zip(first or [], far, strict=False)
+        if a.x is not None and a.y is not None and b.x is not None and b.y is not None
+    ]
+    return bool(d) and float(np.median(d)) <= SAME_PATH_RADII * r_first

@@ -1,0 +1,82 @@
+"""The far look (barpath.far_plate): when it runs, what it sees, and when its plate replaces the first's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_plate import disc_frame
+
+from barpath import far_plate
+from barpath.detect.base import Candidate, FrameBGR
+from barpath.detect.fallback import Fallback
+from barpath.detect.plate import PlateFinder
+from barpath.track import TrackPoint
+
+pytestmark = pytest.mark.unit
+
+
+class Model:
+    """A trained model's answers: none here; only its kind matters."""
+
+    name = "model"
+
+    def detect(self, frame: FrameBGR) -> list[Candidate]:
+        return []
+
+
+def test_the_far_look_finds_a_plate_under_the_floor_of_the_first() -> None:
+    """A 34 px plate in a 1280x720 frame, under the first look's floor (6 % of 720 = 43 px)."""
+    frame = disc_frame(640.3, 400.6, 34.0)
+    near, far = PlateFinder(), PlateFinder(reach=far_plate.REACH)
+    assert near.smallest_radius(1280, 720) > 40 > far.smallest_radius(1280, 720)
+    assert not any(abs(c.radius - 34.0) < 3.0 for c in near.detect(frame))
+    best = far.detect(frame)[0]
+    assert np.hypot(best.x - 640.3, best.y - 400.6) < 0.5
+    assert best.radius == pytest.approx(34.0, rel=0.03)
+
+
+def test_only_the_plate_finder_looks_farther_and_only_on_frames_large_enough() -> None:
+    model = Model()
+    far = far_plate.farther(PlateFinder(), 720)
+    assert isinstance(far, PlateFinder) and far.reach == far_plate.REACH
+    both = far_plate.farther(Fallback(PlateFinder(), model), 720)
+    assert isinstance(both, Fallback) and both.then is model
+    assert isinstance(both.first, PlateFinder) and both.first.reach == far_plate.REACH
+    assert far_plate.farther(model, 720) is None  # its training sets what it sees
+    assert far_plate.farther(far, 720) is None  # already looking far
+    assert far_plate.farther(PlateFinder(), 360) is None  # a farther plate is too few pixels there
+
+
+def track(ys: list[float], x: float, r: float | None) -> list[TrackPoint]:
+    return [TrackPoint(i, i / 30, x, y, r, "detected", 0.9) for i, y in enumerate(ys)]
+
+
+LIFT = [400.0 + 200.0 * np.sin(np.pi * k / 29) for k in range(30)]  # a rep: 200 px down and up
+STILL = [400.0 + 0.5 * (k % 2) for k in range(30)]
+
+
+def test_a_look_farther_is_taken_where_the_first_plate_is_at_its_floor_unmeasured_or_still() -> None:
+    det = PlateFinder()  # floor 43.2 px on 1280x720
+    assert far_plate.worth_a_look(det, None, 1280, 720)  # no plate found
+    assert far_plate.worth_a_look(det, track(LIFT, 600, None), 1280, 720)  # none measured
+    assert far_plate.worth_a_look(det, track(LIFT, 600, 44.0), 1280, 720)  # a circle at the floor
+    assert far_plate.worth_a_look(det, track(STILL, 600, 60.0), 1280, 720)  # it lifted nothing
+    assert not far_plate.worth_a_look(det, track(LIFT, 600, 60.0), 1280, 720)
+    assert not far_plate.worth_a_look(Model(), None, 1280, 720)
+
+
+def test_the_far_plate_replaces_the_first_only_if_the_first_could_not_see_it_where_it_went() -> None:
+    det = PlateFinder()
+    far = track([y + 5 for y in LIFT], 608, 34.0)  # inside the first's 44 px circle
+    assert far_plate.takes_over(det, track(LIFT, 600, 44.0), far, 1280, 720)
+    assert far_plate.takes_over(det, None, far, 1280, 720)
+    assert far_plate.takes_over(det, track(LIFT, 600, None), far, 1280, 720)
+    # The first took a still plate elsewhere, not seeing the lifted one.
+    assert far_plate.takes_over(det, track(STILL, 200, 60.0), far, 1280, 720)
+    assert not far_plate.takes_over(det, track(STILL, 200, 60.0), track(STILL, 900, 34.0), 1280, 720)
+    # Another small round thing elsewhere: the first's lifted plate stays.
+    assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 200, 34.0), 1280, 720)
+    # A plate the first look could have seen and did not take: not a plate (a fractal zoom's bulb).
+    assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 600, 60.0), 1280, 720)
+    assert not far_plate.takes_over(det, None, track(LIFT, 600, 60.0), 1280, 720)
+    assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 600, None), 1280, 720)
