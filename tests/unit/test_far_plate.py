@@ -76,8 +76,8 @@ def test_the_far_plate_replaces_the_first_only_if_the_first_could_not_see_it_whe
     assert not far_plate.takes_over(det, track(STILL, 200, 60.0), track(STILL, 900, 34.0), 1280, 720)
     # Another small round thing elsewhere: the first's lifted plate stays.
     assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 200, 34.0), 1280, 720)
-    # Just over the first's floor, inside its circle at the floor: the first's circle was around it.
-    assert far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 600, 45.0), 1280, 720)
+    # Just over the first's floor: the first look could see it, and measures it better.
+    assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 600, 45.0), 1280, 720)
     # A plate the first look could have seen and did not take: not a plate (a fractal zoom's bulb).
     assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 600, 60.0), 1280, 720)
     assert not far_plate.takes_over(det, None, track(LIFT, 600, 45.0), 1280, 720)
