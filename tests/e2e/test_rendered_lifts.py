@@ -52,6 +52,9 @@ CASES = {
     "squat-far": synth.SynthSpec(lift="squat", n_reps=3, px_per_m=151.0, seed=5),
     # A 38 px plate: the first look measured a larger circle on two frames, and gave no velocities.
     "deadlift-far": synth.SynthSpec(lift="deadlift", n_reps=3, px_per_m=169.0, seed=6),
+    # A 36 px plate: the first look followed the lifter's knees (64 px, carried up and down by the
+    # walk-out and the squat), its rim fitted on 3 % of the frames: one rep, 0.41 m/s slow.
+    "squat-far-knees": synth.SynthSpec(lift="squat", n_reps=3, px_per_m=160.0, seed=15),
 }
 
 

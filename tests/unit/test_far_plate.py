@@ -47,8 +47,13 @@ def test_only_the_plate_finder_looks_farther_and_only_on_frames_large_enough() -
     assert far_plate.farther(PlateFinder(), 360) is None  # a farther plate is too few pixels there
 
 
-def track(ys: list[float], x: float, r: float | None) -> list[TrackPoint]:
-    return [TrackPoint(i, i / 30, x, y, r, "detected", 0.9) for i, y in enumerate(ys)]
+def track(ys: list[float], x: float, r: float | None, seen: float = 1.0) -> list[TrackPoint]:
+    """A plate at `ys`, its rim fitted (`detected`) on the first `seen` of the frames, carried by flow
+    (`tracked`) on the rest."""
+    fitted = round(seen * len(ys))
+    return [
+        TrackPoint(i, i / 30, x, y, r, "detected" if i < fitted else "tracked", 0.9) for i, y in enumerate(ys)
+    ]
 
 
 LIFT = [400.0 + 200.0 * np.sin(np.pi * k / 29) for k in range(30)]  # a rep: 200 px down and up
@@ -61,7 +66,9 @@ def test_a_look_farther_is_taken_where_the_first_plate_is_at_its_floor_unmeasure
     assert far_plate.worth_a_look(det, track(LIFT, 600, None), 1280, 720)  # none measured
     assert far_plate.worth_a_look(det, track(LIFT, 600, 44.0), 1280, 720)  # a circle at the floor
     assert far_plate.worth_a_look(det, track(STILL, 600, 60.0), 1280, 720)  # it lifted nothing
+    assert far_plate.worth_a_look(det, track(LIFT, 600, 64.0, seen=0.1), 1280, 720)  # it hardly saw it
     assert not far_plate.worth_a_look(det, track(LIFT, 600, 60.0), 1280, 720)
+    assert not far_plate.worth_a_look(det, track(LIFT, 600, 60.0, seen=0.5), 1280, 720)
     assert not far_plate.worth_a_look(Model(), None, 1280, 720)
 
 
@@ -84,3 +91,16 @@ def test_the_far_plate_replaces_the_first_only_if_the_first_could_not_see_it_whe
     # The far look is for a lifted plate.
     assert not far_plate.takes_over(det, None, track(STILL, 600, 34.0), 1280, 720)
     assert not far_plate.takes_over(det, track(LIFT, 600, 44.0), track(LIFT, 600, None), 1280, 720)
+
+
+def test_the_far_plate_replaces_a_first_plate_hardly_seen_wherever_it_was() -> None:
+    """A 36 px squat plate's first look followed the lifter's knees (64 px) by flow, its rim fitted on
+    3 % of the frames. The far plate is elsewhere, not inside that circle."""
+    det = PlateFinder()
+    knees = track([y + 150 for y in LIFT], 700, 64.0, seen=0.03)
+    assert far_plate.hardly_seen(knees) and not far_plate.hardly_seen(track(LIFT, 600, 36.0, seen=0.5))
+    assert far_plate.takes_over(det, knees, track(LIFT, 600, 36.0, seen=0.9), 1280, 720)
+    # Only where the far look saw its own plate better.
+    assert not far_plate.takes_over(det, knees, track(LIFT, 600, 36.0, seen=0.1), 1280, 720)
+    # A first plate seen on half its frames is a plate: another small thing elsewhere does not replace it.
+    assert not far_plate.takes_over(det, track(LIFT, 700, 64.0, seen=0.5), track(LIFT, 200, 36.0), 1280, 720)
