@@ -100,7 +100,17 @@ def test_the_far_plate_replaces_a_first_plate_hardly_seen_wherever_it_was() -> N
     knees = track([y + 150 for y in LIFT], 700, 64.0, seen=0.03)
     assert far_plate.hardly_seen(knees) and not far_plate.hardly_seen(track(LIFT, 600, 36.0, seen=0.5))
     assert far_plate.takes_over(det, knees, track(LIFT, 600, 36.0, seen=0.9), 1280, 720)
-    # Only where the far look saw its own plate better.
+    # Only where the far look saw its own plate.
     assert not far_plate.takes_over(det, knees, track(LIFT, 600, 36.0, seen=0.1), 1280, 720)
+    assert not far_plate.takes_over(det, None, track(LIFT, 600, 36.0, seen=0.06), 1280, 720)
     # A first plate seen on half its frames is a plate: another small thing elsewhere does not replace it.
     assert not far_plate.takes_over(det, track(LIFT, 700, 64.0, seen=0.5), track(LIFT, 200, 36.0), 1280, 720)
+
+
+def test_a_far_plate_measured_under_the_far_looks_floor_is_not_taken() -> None:
+    """The far look searches down to 27 px on 1280x720: a track that closed in on 17.9 px (a 26 px
+    deadlift plate's) followed something smaller than the plate it found."""
+    det = PlateFinder()
+    far_floor = det.smallest_radius(1280, 720) / far_plate.REACH
+    assert far_plate.takes_over(det, None, track(LIFT, 600, 0.95 * far_floor), 1280, 720)
+    assert not far_plate.takes_over(det, None, track(LIFT, 600, 17.9), 1280, 720)

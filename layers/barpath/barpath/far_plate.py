@@ -43,6 +43,9 @@ SAME_PATH_RADII = 1.0  # the far plate inside the first's circle, mostly (median
 # rendered case. The first looks that took something else for a far plate: 0.01-0.04 (a 36 px squat
 # plate's first look followed the lifter's knees, 64 px, which the walk-out had carried up and down).
 SEEN_MIN = 0.25
+# A far plate measured under this share of the far look's own floor is not the plate it found: the
+# track had closed in on something smaller (a 26 px deadlift plate read 17.9 px, every rep 20-30 % fast).
+SHRUNK = 0.9
 
 
 def _finder(det: Detector) -> PlateFinder | None:
@@ -109,15 +112,17 @@ def takes_over(
     not take is not one (in a fractal zoom with no plate the far look followed a bulb of 7.8 % of the
     short side), and one it did take is measured better by it (a 45 px clean read up to 0.031 m/s high
     by the far look, 0.018 by the first). Where the first has a lifted plate, that must be the larger
-    circle it fitted around the far one (the far plate lies inside it), or one it hardly saw where the
-    far look saw its own."""
+    circle it fitted around the far one (the far plate lies inside it), or one it hardly saw. The far
+    look must have seen its own plate (at 26-27 px far looks that fitted a rim on 4-7 % of the frames
+    read reps 0.1-0.4 m/s off), at about the size it looks for."""
     r_first, r_far = (None if first is None else plate_radius(first)), plate_radius(far)
     finder = _finder(det)
-    if r_far is None or finder is None or still(far, r_far) or r_far >= finder.smallest_radius(width, height):
+    if r_far is None or finder is None or still(far, r_far) or hardly_seen(far):
         return False
-    if first is None or r_first is None or still(first, r_first):
-        return True
-    if hardly_seen(first) and not hardly_seen(far):
+    floor = finder.smallest_radius(width, height)
+    if not SHRUNK * floor / REACH <= r_far < floor:
+        return False
+    if first is None or r_first is None or still(first, r_first) or hardly_seen(first):
         return True
     d = [
         float(np.hypot(a.x - b.x, a.y - b.y))

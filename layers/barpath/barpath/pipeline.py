@@ -176,6 +176,13 @@ def _track_full_res(info: video.VideoInfo, det: Detector, opts: Options) -> _Run
                 return seen
         except NoPlateFoundError:
             pass
+        if first is not None and far_plate.hardly_seen(first):
+            # A plate seen on so few frames gave confidently wrong numbers (26 px plates read as the
+            # lifter's knees: reps 0.3-0.4 m/s slow); saying so is the better answer.
+            raise NoPlateFoundError(
+                f"{info.path.name}: no barbell plate seen clearly (its rim on under"
+                f" {far_plate.SEEN_MIN:.0%} of the frames); {track.FILM_CLOSER}"
+            )
     if found is None:
         raise missed from None
     return found

@@ -45,6 +45,11 @@ from barpath.plate_seed import (
 from barpath.schema import State
 from barpath.video import Frame, VideoInfo
 
+FILM_CLOSER = (
+    "film the lift from the side, close enough that the near plate spans an eighth of the picture's shorter"
+    " side or more"
+)
+
 
 @dataclass
 class TrackPoint:
@@ -160,10 +165,7 @@ def track(
                 chosen = steady
     if chosen is None or seeder is None:
         name = info.path.name if info.path else "video"
-        raise NoPlateFoundError(
-            f"{name}: no barbell plate found; film the lift from the side, close enough that the near"
-            " plate spans an eighth of the picture's shorter side or more"
-        )
+        raise NoPlateFoundError(f"{name}: no barbell plate found; {FILM_CLOSER}")
     chosen = seeder.adopt_outer_ring(seeder.extend_back(chosen))
     # Points that measured the ring being tracked, kept while the tracker may still find that it was a
     # ring inside the plate (plate_ring): then their radii are no measure of the plate's, and go.
