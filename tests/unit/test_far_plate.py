@@ -10,7 +10,7 @@ from barpath import far_plate
 from barpath.detect.base import Candidate, FrameBGR
 from barpath.detect.fallback import Fallback
 from barpath.detect.plate import PlateFinder
-from barpath.track import TrackPoint
+from barpath.track import TrackPoint, hardly_seen
 
 pytestmark = pytest.mark.unit
 
@@ -98,7 +98,7 @@ def test_the_far_plate_replaces_a_first_plate_hardly_seen_wherever_it_was() -> N
     3 % of the frames. The far plate is elsewhere, not inside that circle."""
     det = PlateFinder()
     knees = track([y + 150 for y in LIFT], 700, 64.0, seen=0.03)
-    assert far_plate.hardly_seen(knees) and not far_plate.hardly_seen(track(LIFT, 600, 36.0, seen=0.5))
+    assert hardly_seen(knees) and not hardly_seen(track(LIFT, 600, 36.0, seen=0.5))
     assert far_plate.takes_over(det, knees, track(LIFT, 600, 36.0, seen=0.9), 1280, 720)
     # Only where the far look saw its own plate.
     assert not far_plate.takes_over(det, knees, track(LIFT, 600, 36.0, seen=0.1), 1280, 720)

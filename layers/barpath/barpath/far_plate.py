@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from barpath import kinematics
+from barpath import kinematics, track
 from barpath.detect.base import Detector
 from barpath.detect.fallback import Fallback
 from barpath.detect.plate import PlateFinder
@@ -39,10 +39,6 @@ NEAR_FLOOR = 1.3
 MIN_SHORT_SIDE_PX = 700
 STILL_RADII = 1.0  # a plate whose height varied less than this lifted nothing
 SAME_PATH_RADII = 1.0  # the far plate inside the first's circle, mostly (median distance, its radii)
-# A plate's rim is fitted on most frames it is placed on: 0.50-0.96 of them on the footage and every
-# rendered case. The first looks that took something else for a far plate: 0.01-0.04 (a 36 px squat
-# plate's first look followed the lifter's knees, 64 px, which the walk-out had carried up and down).
-SEEN_MIN = 0.25
 # A far plate measured under this share of the far look's own floor is not the plate it found: the
 # track had closed in on something smaller (a 26 px deadlift plate read 17.9 px, every rep 20-30 % fast).
 SHRUNK = 0.9
@@ -54,6 +50,11 @@ def _finder(det: Detector) -> PlateFinder | None:
     if isinstance(det, Fallback) and isinstance(det.first, PlateFinder):
         return det.first
     return None
+
+
+def sees_plates(det: Detector) -> bool:
+    """Whether `det` finds plates with the plate finder (alone or before a model)."""
+    return _finder(det) is not None
 
 
 def farther(det: Detector, short_side_px: int) -> Detector | None:
@@ -84,13 +85,6 @@ def still(points: list[TrackPoint], radius: float) -> bool:
     return float(hi - lo) < STILL_RADII * radius
 
 
-def hardly_seen(points: list[TrackPoint]) -> bool:
-    """Whether the rim was fitted on under SEEN_MIN of the frames the track places its plate on: it was
-    carried by flow and the box, not seen."""
-    placed = [p for p in points if p.x is not None]
-    return not placed or sum(p.state == "detected" for p in placed) < SEEN_MIN * len(placed)
-
-
 def worth_a_look(det: Detector, points: list[TrackPoint] | None, width: int, height: int) -> bool:
     """Whether the first look's track leaves room for a plate farther off: it found no plate, measured
     none, one at the floor of its search, or only one that never moved (a rendered squat's 34 px plate
@@ -101,7 +95,11 @@ def worth_a_look(det: Detector, points: list[TrackPoint] | None, width: int, hei
     r = None if points is None else plate_radius(points)
     if r is None or points is None:
         return True
-    return r < NEAR_FLOOR * finder.smallest_radius(width, height) or still(points, r) or hardly_seen(points)
+    return (
+        r < NEAR_FLOOR * finder.smallest_radius(width, height)
+        or still(points, r)
+        or track.hardly_seen(points)
+    )
 
 
 def takes_over(
@@ -117,12 +115,12 @@ def takes_over(
     read reps 0.1-0.4 m/s off), at about the size it looks for."""
     r_first, r_far = (None if first is None else plate_radius(first)), plate_radius(far)
     finder = _finder(det)
-    if r_far is None or finder is None or still(far, r_far) or hardly_seen(far):
+    if r_far is None or finder is None or still(far, r_far) or track.hardly_seen(far):
         return False
     floor = finder.smallest_radius(width, height)
     if not SHRUNK * floor / REACH <= r_far < floor:
         return False
-    if first is None or r_first is None or still(first, r_first) or hardly_seen(first):
+    if first is None or r_first is None or still(first, r_first) or track.hardly_seen(first):
         return True
     d = [
         float(np.hypot(a.x - b.x, a.y - b.y))

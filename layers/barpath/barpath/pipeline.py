@@ -146,6 +146,20 @@ _Run = tuple[list[track.TrackPoint], float | None, camera.MotionTap, float]
 
 
 def _track_full_res(info: video.VideoInfo, det: Detector, opts: Options) -> _Run:
+    """_look's track, where the plate finder saw its plate clearly enough to be believed. One it fitted
+    on few frames was something else carried by flow, and its numbers were confidently wrong: a 26 px
+    squat plate's lifter's knees read every rep 0.3-0.4 m/s slow; the 45-degree turned squat at
+    480x270 followed a wrong thing and counted no rep. A trained model's track is its own to judge."""
+    run = _look(info, det, opts)
+    if far_plate.sees_plates(det) and track.hardly_seen(run[0]):
+        raise NoPlateFoundError(
+            f"{info.path.name}: no barbell plate seen clearly (its rim on under"
+            f" {track.SEEN_MIN:.0%} of the frames); {track.FILM_CLOSER}"
+        )
+    return run
+
+
+def _look(info: video.VideoInfo, det: Detector, opts: Options) -> _Run:
     """The track in full-resolution pixels, the first frame's time on the file's clock (the overlay
     needs it: no second decode for it), the background's motion, and the plate's aspect (width over
     height) the frames were stretched across by to make the plate round.
@@ -176,13 +190,6 @@ def _track_full_res(info: video.VideoInfo, det: Detector, opts: Options) -> _Run
                 return seen
         except NoPlateFoundError:
             pass
-        if first is not None and far_plate.hardly_seen(first):
-            # A plate seen on so few frames gave confidently wrong numbers (26 px plates read as the
-            # lifter's knees: reps 0.3-0.4 m/s slow); saying so is the better answer.
-            raise NoPlateFoundError(
-                f"{info.path.name}: no barbell plate seen clearly (its rim on under"
-                f" {far_plate.SEEN_MIN:.0%} of the frames); {track.FILM_CLOSER}"
-            )
     if found is None:
         raise missed from None
     return found

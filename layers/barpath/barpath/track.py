@@ -62,6 +62,20 @@ class TrackPoint:
     confidence: float  # 0..1
 
 
+# A plate's rim is fitted on most frames it is placed on: 0.43-0.96 of them on the footage (also
+# re-encoded, halved, at 848 px and CRF 33) and the rendered cases from 320x180 to 1920x1080. Tracks of
+# something else carried by flow: 0.01-0.07 (a far-off squat plate's lifter's knees; the 45-degree
+# turned squat at 480x270 and 320x180, 0.17).
+SEEN_MIN = 0.25
+
+
+def hardly_seen(points: list[TrackPoint]) -> bool:
+    """Whether the rim was fitted on under SEEN_MIN of the frames the track places its plate on: it was
+    carried by flow and the box, not seen."""
+    placed = [p for p in points if p.x is not None]
+    return not placed or sum(p.state == "detected" for p in placed) < SEEN_MIN * len(placed)
+
+
 # Give up waiting for motion and take the clearest steady plate after this long. A lifter may stand at
 # the bar for seconds before pulling: at 6 s, the distractor deadlift with 5 s more of setup took a rack
 # plate (its rim is clearer than the green working plate's) and reported 0 reps. Bounded, because
