@@ -60,11 +60,14 @@ LIFT = [400.0 + 200.0 * np.sin(np.pi * k / 29) for k in range(30)]  # a rep: 200
 STILL = [400.0 + 0.5 * (k % 2) for k in range(30)]
 
 
-def test_a_look_farther_is_taken_where_the_first_plate_is_at_its_floor_unmeasured_or_still() -> None:
+def test_a_look_farther_is_taken_where_the_first_plate_is_small_unmeasured_still_or_unseen() -> None:
     det = PlateFinder()  # floor 43.2 px on 1280x720
     assert far_plate.worth_a_look(det, None, 1280, 720)  # no plate found
     assert far_plate.worth_a_look(det, track(LIFT, 600, None), 1280, 720)  # none measured
-    assert far_plate.worth_a_look(det, track(LIFT, 600, 44.0), 1280, 720)  # a circle at the floor
+    assert far_plate.worth_a_look(det, track(LIFT, 600, 40.0), 1280, 720)  # a plate under the floor
+    # A circle just over the floor, hardly seen: fitted around a smaller plate. Seen: a plate.
+    assert far_plate.worth_a_look(det, track(LIFT, 600, 51.0, seen=0.03), 1280, 720)
+    assert not far_plate.worth_a_look(det, track(LIFT, 600, 45.0, seen=0.82), 1280, 720)
     assert far_plate.worth_a_look(det, track(STILL, 600, 60.0), 1280, 720)  # it lifted nothing
     assert far_plate.worth_a_look(det, track(LIFT, 600, 64.0, seen=0.1), 1280, 720)  # it hardly saw it
     assert not far_plate.worth_a_look(det, track(LIFT, 600, 60.0), 1280, 720)

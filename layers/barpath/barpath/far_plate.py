@@ -7,7 +7,7 @@ every rep 16-25 % slow). Looking for smaller plates in every clip was tried: sma
 with the plate, and five tests failed (the cut-off deadlift held its plate on 94 % of its frames, a
 re-encoded distractor deadlift on 87 %, the snatch's stand-up strayed, the distractor deadlift with a
 long setup left its held frames without a position, and a passer-by made a tripod clean read as moving).
-So the far look runs only where the first found no plate, one at the floor of its search, one that
+So the far look runs only where the first found no plate, one under the floor of its search, one that
 never moved, or one it hardly saw (its rim fitted on few frames: it followed the lifter's knees); and a
 plate it finds replaces the first one's only where the first could not have seen it: smaller than its
 floor (takes_over).
@@ -30,9 +30,6 @@ from barpath.track import TrackPoint
 # At 1.5 (down to 4 %) three of four rendered lifts with a 29 px plate took something else or nothing:
 # their rims read 1-2 % small, at that floor. At 1.6 all four were tracked.
 REACH = 1.6
-# A plate read this close to the first look's floor may be a smaller one fitted large: around a 31 px
-# deadlift plate the first look fitted 51 px, 1.17x its floor. The outdoor footage's plate is 1.38x.
-NEAR_FLOOR = 1.3
 # The far look's floor, 3.75 % of the short side, is then 26 px or more: the rendered lifts were tracked
 # at 29 px, and three of four were not found at 27 px. A smaller picture has too few pixels for a
 # farther plate.
@@ -87,19 +84,20 @@ def still(points: list[TrackPoint], radius: float) -> bool:
 
 def worth_a_look(det: Detector, points: list[TrackPoint] | None, width: int, height: int) -> bool:
     """Whether the first look's track leaves room for a plate farther off: it found no plate, measured
-    none, one at the floor of its search, or only one that never moved (a rendered squat's 34 px plate
-    moved; the first look, not seeing it, took a floor plate of 60 px), or one it hardly saw."""
+    none, one under the floor of its search, only one that never moved (a rendered squat's 34 px plate
+    moved; the first look, not seeing it, took a floor plate of 60 px), or one it hardly saw.
+
+    Just over its floor the first look fits circles around smaller plates (1.02-1.48x the floor around
+    29-40 px plates), but those it hardly saw: their rims were fitted on 1-9 % of the frames. Real
+    plates there (45 and 52 px, 1.03-1.2x) were fitted on 82-92 %, and a far look at them, once run
+    for every plate under 1.3x the floor, was a second tracking pass thrown away."""
     finder = _finder(det)
     if finder is None:
         return False
     r = None if points is None else plate_radius(points)
     if r is None or points is None:
         return True
-    return (
-        r < NEAR_FLOOR * finder.smallest_radius(width, height)
-        or still(points, r)
-        or track.hardly_seen(points)
-    )
+    return r < finder.smallest_radius(width, height) or still(points, r) or track.hardly_seen(points)
 
 
 def takes_over(

@@ -169,7 +169,7 @@ def _look(info: video.VideoInfo, det: Detector, opts: Options) -> _Run:
     for those few measurements; the turned one is tracked again from the start, on stretched frames.
     Turned 45 degrees or more, the plate finder may see no round plate at all: only then is the clip
     looked at again as if turned (plate_aspect.TURNED_GUESSES). Where it finds none that way either, only
-    one at the floor of its search, only one that never rose, or only one it hardly saw, it looks again
+    one under the floor of its search, only one that never rose, or only one it hardly saw, it looks again
     for a plate filmed farther off (far_plate)."""
     found: _Run | None = None
     try:
