@@ -64,8 +64,8 @@ class TrackPoint:
 
 # A plate's rim is fitted on most frames it is placed on: 0.43-0.96 of them on the footage (also
 # re-encoded, halved, at 848 px and CRF 33) and the rendered cases from 320x180 to 1920x1080. Tracks of
-# something else carried by flow: 0.01-0.07 (a far-off squat plate's lifter's knees; the 45-degree
-# turned squat at 480x270 and 320x180, 0.17).
+# something else carried by flow: 0.01-0.17 (far-off plates' first looks, on the lifter's knees or
+# shoulders, 0.01-0.09; the 45-degree turned squat at 480x270 and 320x180, 0.17).
 SEEN_MIN = 0.25
 
 
