@@ -8,10 +8,10 @@ in path.json) with `summary["velocity_unavailable_reason"]` saying why. A scale 
 Time. Only the frames' true timestamps are used (phone video has a variable frame rate). Positions are
 resampled onto a uniform grid per stretch of track, smoothed with a Savitzky-Golay filter (cubic, 0.4 s: the
 cubic keeps a clean's velocity peak; shorter windows turn 1 px of noise into 0.05 m/s) which also gives
-the derivative, then read
-back at the frames' own times. Gaps up to MAX_GAP_S are bridged for the derivative only; the per-frame
-arrays stay NaN wherever the track was lost. Isolated jumps the tracker got wrong are rejected as
-outliers of the smooth fit before the final pass.
+the derivative, then read back at the frames' own times. `predicted` frames (the tracker's guesses while
+it saw nothing) are not measurements and are bridged like gaps. Gaps up to MAX_GAP_S are bridged for the
+derivative only; the per-frame arrays stay NaN wherever the track was lost. Isolated jumps the tracker
+got wrong are rejected as outliers of the smooth fit before the final pass.
 
 Reps. The bar's height is cut into legs that move at least max(MIN_ROM_M, REP_FRACTION x the largest
 excursion) vertically, so unrack, walk-out, re-rack and the lifter's steps never count. A rep starts at
@@ -22,7 +22,8 @@ started from, so the catch and recovery of a clean or snatch belong to its one f
 ends are where the bar's vertical velocity is zero: first read off the smoothed velocity (its crossing
 at a turnaround, its slope extrapolated to zero at a stop), then refined by fitting one smooth move
 (minimum jerk, or a half cosine where that fits clearly better) to the raw heights of the whole phase,
-which times a stop to a few ms where the still, slow tails defeat any velocity threshold. The fit may not
+robustly (a few frames off do not drag it), which times a stop to a few ms where the still, slow tails
+defeat any velocity threshold. The fit may not
 run past a point where the bar reverses (a pull turning into the drop under the bar): such an edge is a
 turnaround, read at the velocity's zero crossing, whatever shape the pull had.
 
@@ -66,6 +67,10 @@ TURNAROUND_GAP_S = 0.1
 HEIGHT_WINDOW_S = 0.15
 FIT_MARGIN_S = 0.4
 ABRUPT_EVIDENCE = 0.8  # cost ratio the half cosine must beat
+# Heights further than this off the fitted move count less and less (a Cauchy loss): a few frames whose
+# rim fit took a plate's lip (3 px on a 70 px plate) read every rendered pull's start 8-9 ms late by
+# plain least squares. Good fits scatter a few tenths of a pixel.
+MOVE_FIT_SCALE_PX = 1.0
 REVERSAL_FRACTION = 0.08  # smoothed-velocity noise at rest stays well below this share of the peak
 
 TOP_START_LIFTS = ("squat", "bench", "press", "top")
@@ -96,8 +101,12 @@ def analyse(
     n = len(points)
     t = np.array([p.t for p in points], dtype=np.float64)
     lost = np.array([p.state == "lost" or p.x is None or p.y is None for p in points], dtype=bool)
-    x_raw = np.array([np.nan if lost[k] else p.x for k, p in enumerate(points)], dtype=np.float64)
-    y_raw = np.array([np.nan if lost[k] else p.y for k, p in enumerate(points)], dtype=np.float64)
+    # A predicted position is the tracker's guess while it saw nothing (coasting on a decaying speed):
+    # measured as if seen, a clean's occluded catch read 6 px low and its pull 0.035 m/s slow. The
+    # smoother bridges those frames like any short gap.
+    unseen = lost | np.array([p.state == "predicted" for p in points], dtype=bool)
+    x_raw = np.array([np.nan if unseen[k] else p.x for k, p in enumerate(points)], dtype=np.float64)
+    y_raw = np.array([np.nan if unseen[k] else p.y for k, p in enumerate(points)], dtype=np.float64)
 
     calibration, scale_reason = calibrate(points, plate_diameter_m)
     mpp = calibration.meters_per_pixel
@@ -540,7 +549,11 @@ def _fit_move(
 
         try:
             fit = least_squares(
-                resid, np.array([ts, dur, hs, he - hs]), x_scale=np.array([0.05, 0.05, 5.0, 5.0])
+                resid,
+                np.array([ts, dur, hs, he - hs]),
+                x_scale=np.array([0.05, 0.05, 5.0, 5.0]),
+                loss="cauchy",
+                f_scale=MOVE_FIT_SCALE_PX,
             )
         except (ValueError, np.linalg.LinAlgError):
             continue
