@@ -10,7 +10,7 @@ import pytest
 
 from barpath.detect.base import Candidate, Detector
 from barpath.detect.circle_fit import fit_rim
-from barpath.detect.plate import ROUND_RIM_MIN, PlateFinder, centre_on_rim, rim_support
+from barpath.detect.plate import ROUND_RIM_MIN, PlateFinder, centre_on_rim, refine_full, rim_support
 
 pytestmark = pytest.mark.unit
 
@@ -103,3 +103,36 @@ def test_a_box_with_no_rim_in_it_keeps_the_model_s_centre() -> None:
     assert centre_on_rim(disc_frame(600.0, 300.0, 60.0, hub=False), cand) == cand
     lone_tip = _box_candidate(400.0, 300.0, 110.0, label="bar_end")
     assert centre_on_rim(disc_frame(400.0, 300.0, 110.0), lone_tip) == lone_tip
+
+
+def lipped_plate(cx: float, cy: float, r: float, blur_px: float, w: int = 640, h: int = 480) -> np.ndarray:
+    """A plate with a raised lip (its outer 6 %, lighter), blurred by `blur_px` of vertical motion over
+    the exposure, on a textured background."""
+    rng = np.random.default_rng(1)
+    bg = cv2.GaussianBlur(rng.normal(150, 12, (h, w, 3)).clip(0, 255).astype(np.float32), (0, 0), 2)
+    acc = np.zeros((h, w, 3), np.float32)
+    f, n = 16, 15
+    for k in range(n):
+        y = cy + blur_px * ((k + 0.5) / n - 0.5)
+        img = bg.copy()
+        cv2.circle(img, (round(cx * f), round(y * f)), round(r * f), (95, 95, 100), -1, cv2.LINE_AA, 4)
+        cv2.circle(img, (round(cx * f), round(y * f)), round(0.94 * r * f), (40, 40, 45), -1, cv2.LINE_AA, 4)
+        acc += img
+    return np.asarray((acc / n).round(), np.uint8)
+
+
+@pytest.mark.parametrize("blur_px", [0.0, 4.0, 7.0])
+@pytest.mark.parametrize("off", [-2.0, 2.0])
+def test_a_followed_plate_s_lip_does_not_pull_its_centre(blur_px: float, off: float) -> None:
+    """The lip's inner edge is as strong as the plate's outline; ray by ray the strongest edge falls on
+    either, and the circle through them lands off the centre. A plate of known size is fitted on its
+    outline."""
+    cx, cy, r = 320.3, 240.6, 70.0
+    img = lipped_plate(cx, cy, r, blur_px)
+    fit = refine_full(img, cx + off, cy + off, r, "gray", known_radius=r, expect_radius=r)
+    assert fit is not None and np.hypot(fit.x - cx, fit.y - cy) < 0.25
+    assert abs(fit.radius - r) < 1.2
+    if blur_px < 5:
+        # Fitted on the strongest edges, the same plate is taken by its lip: 5 % small.
+        strongest = refine_full(img, cx + off, cy + off, r, "gray", known_radius=r)
+        assert strongest is not None and strongest.radius < 0.96 * r

@@ -249,12 +249,12 @@ class Seeder:
     def _refit(self, tr: Tracklet, image: FrameBGR, x: float, y: float) -> RimFit | None:
         r = tr.radius
         if tr.channel is None:
-            fits = [(refine_full(image, x, y, r, chan), chan) for chan in CHANNELS]
+            fits = [(refine_full(image, x, y, r, chan, expect_radius=r), chan) for chan in CHANNELS]
             best = max(fits, key=lambda fc: fc[0].quality if fc[0] is not None else -1.0)
             tr.channel = best[1]
             fit = best[0]
         else:
-            fit = refine_full(image, x, y, r, tr.channel)
+            fit = refine_full(image, x, y, r, tr.channel, expect_radius=r)
         if fit is None or fit.quality < FIT_MIN_QUALITY or abs(fit.radius / r - 1.0) > 0.15:
             return None
         return fit if float(np.hypot(fit.x - x, fit.y - y)) <= 0.3 * r else None

@@ -343,6 +343,13 @@ class PlateTracker:
         c = self.box.update(small)
         return None if c is None else (c[0] * self.scale, c[1] * self.scale)
 
+    def _rim(self, image: FrameBGR, at: tuple[float, float], known: float | None) -> RimFit | None:
+        """The followed plate's rim fitted near `at`: at its steady radius `known` where the free fit
+        strays from it, and on its outline where blur merges its lip with its rim."""
+        return refine_full(
+            image, at[0], at[1], self.radius, self.channel, known_radius=known, expect_radius=self.radius
+        )
+
     def _accept(self, f: RimFit | None, near: tuple[float, float], tol: float) -> bool:
         if f is None or f.quality < FIT_MIN_QUALITY:
             return False
@@ -399,7 +406,7 @@ class PlateTracker:
         fit: RimFit | None = None
         if not self.lost:
             known = self.steady_radius()
-            f = refine_full(fr.image, seed[0], seed[1], self.radius, self.channel, known_radius=known)
+            f = self._rim(fr.image, seed, known)
             if self._accept(f, seed, self._fit_tolerance(flow)):
                 assert f is not None
                 if self._possible(f.x, f.y, fr.t - self.t_measured):
@@ -408,7 +415,7 @@ class PlateTracker:
             if fit is None and flow is not None and off_course:
                 # The flow went where the plate was not heading: something sliding over it (a shirt
                 # still over half of it) may have dragged its corners. Its rim where it was heading wins.
-                g = refine_full(fr.image, pred[0], pred[1], self.radius, self.channel, known_radius=known)
+                g = self._rim(fr.image, pred, known)
                 if g is not None and self._accept(g, pred, FIT_NEAR_FLOW):
                     fit = g if self._possible(g.x, g.y, fr.t - self.t_measured) else None
         trusted = flow is not None and fr.t - self.t_fit <= FLOW_TRUST_S

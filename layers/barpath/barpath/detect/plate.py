@@ -59,14 +59,16 @@ def refine_full(
     chan: str = "gray",
     band: float = 0.2,
     known_radius: float | None = None,
+    expect_radius: float | None = None,
 ) -> RimFit | None:
-    """Refine a plate estimate on the full-resolution frame, looking only at a ROI around it."""
+    """Refine a plate estimate on the full-resolution frame, looking only at a ROI around it
+    (`known_radius`, `expect_radius`: see fit_rim)."""
     near = around(frame, x, y, r * (1 + band) + 8)
     if near is None:
         return None
     patch, x0, y0 = near
     roi = smoothed(patch, chan, r)
-    f = fit_rim(roi, x - x0, y - y0, r, band=band, known_radius=known_radius)
+    f = fit_rim(roi, x - x0, y - y0, r, band=band, known_radius=known_radius, expect_radius=expect_radius)
     if f is None:
         return None
     return replace(f, x=f.x + x0, y=f.y + y0)
