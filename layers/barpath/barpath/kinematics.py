@@ -23,9 +23,9 @@ ends are where the bar's vertical velocity is zero: first read off the smoothed 
 at a turnaround, its slope extrapolated to zero at a stop), then refined by fitting one smooth move
 (minimum jerk, or a half cosine where that fits clearly better) to the raw heights of the whole phase,
 robustly (a few frames off do not drag it), which times a stop to a few ms where the still, slow tails
-defeat any velocity threshold. The fit may not
-run past a point where the bar reverses (a pull turning into the drop under the bar): such an edge is a
-turnaround, read at the velocity's zero crossing, whatever shape the pull had.
+defeat any velocity threshold. The fit may not run past a point where the bar reverses (a pull turning
+into the drop under the bar): such an edge is a turnaround, read at the velocity's zero crossing,
+whatever shape the pull had.
 
 Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
 `mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
@@ -102,8 +102,8 @@ def analyse(
     t = np.array([p.t for p in points], dtype=np.float64)
     lost = np.array([p.state == "lost" or p.x is None or p.y is None for p in points], dtype=bool)
     # A predicted position is the tracker's guess while it saw nothing (coasting on a decaying speed):
-    # measured as if seen, a clean's occluded catch read 6 px low and its pull 0.035 m/s slow. The
-    # smoother bridges those frames like any short gap.
+    # measured as if seen, a clean's occluded catch read 6 px low and put its pull's end late (0.015-0.035
+    # m/s slow). The smoother bridges those frames like any short gap.
     unseen = lost | np.array([p.state == "predicted" for p in points], dtype=bool)
     x_raw = np.array([np.nan if unseen[k] else p.x for k, p in enumerate(points)], dtype=np.float64)
     y_raw = np.array([np.nan if unseen[k] else p.y for k, p in enumerate(points)], dtype=np.float64)

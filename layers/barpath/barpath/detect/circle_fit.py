@@ -198,7 +198,7 @@ def centre_at_radius(pts: F64, cx: float, cy: float, radius: float, tol: float) 
     The gate is centred on the median distance of the points near the circle from it: a whole rim a
     little smaller or larger than the known radius (the plate nearer or farther now) lies about one
     tolerance off it, and a gate around the circle itself kept one side of the rim or the other, frame
-    by frame (the snatch's plate, lying still after the drop, jumped 5-7 px between frames)."""
+    by frame (the snatch's plate, lying still after the drop, jumped 4.5-7 px between frames)."""
     c = np.array([cx, cy], np.float64)
     for gate in (3.0 * tol, 2.0 * tol, tol, tol):
         for _ in range(3):
