@@ -211,6 +211,31 @@ def test_a_camera_looking_down_squeezes_the_lift_up_and_down_and_it_is_stretched
         assert err <= MAX_MCV_ERR_MPS, f"rep {want.index}: MCV error {err:.3f} m/s"
 
 
+def test_a_set_whose_video_stops_mid_pull_counts_and_compares_only_whole_reps(tmp_path) -> None:
+    """The phone stops recording halfway up the third pull (trimmed by ffmpeg here). Measured as filmed,
+    that half pull read 0.81 m/s for a 0.70 pull, and as the last rep it set the velocity loss: 9 % for
+    the 11 % the two whole reps show. It is now counted as cut off, not as a rep."""
+    spec = synth.SynthSpec(lift="deadlift", n_reps=3, seed=3, velocities_mps=(0.9, 0.8, 0.7))
+    truth = synth.render_clip(spec, tmp_path / "set.mp4")
+    last = truth.reps[-1].concentric
+    stop = 0.5 * (last.start_t + last.end_t)
+    clip = tmp_path / "stopped.mp4"
+    trim = [exe(), "-v", "error", "-i", str(tmp_path / "set.mp4"), "-t", f"{stop:.3f}"]
+    subprocess.run([*trim, "-c:v", "libx264", "-crf", "18", str(clip)], check=True)
+    doc = json.loads(pipeline.process(clip, tmp_path / "out", pipeline.Options(render_video=False))
+                     .path_json.read_text())  # fmt: skip
+    assert doc["summary"]["rep_count"] == 2 and doc["summary"]["reps_cut_off"] == 1
+    whole = truth.reps[:2]
+    for got, want in zip(doc["reps"], whole, strict=True):
+        err = abs(got["concentric"]["mean_velocity_mps"] - want.concentric.mean_velocity_mps)
+        assert err <= MAX_MCV_ERR_MPS, f"rep {want.index}: MCV error {err:.3f} m/s"
+    mcv = [r.concentric.mean_velocity_mps for r in whole]
+    true_loss = (max(mcv) - mcv[-1]) / max(mcv) * 100
+    assert abs(doc["summary"]["velocity_loss_pct"] - true_loss) <= 3.0
+    # The half pull's frames belong to no rep.
+    assert all(f.get("rep") is None for f in doc["frames"] if f["t"] >= last.start_t)
+
+
 def test_a_clip_with_no_plate_is_not_given_one_by_a_turned_camera_guess(tmp_path) -> None:
     """A fractal zoom has no plate, as filmed or stretched. The 37-degree guess once took something in
     it whose rim it could not measure and reported a track: a guess must find and measure a plate."""

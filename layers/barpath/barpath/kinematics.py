@@ -25,7 +25,10 @@ at a turnaround, its slope extrapolated to zero at a stop), then refined by fitt
 robustly (a few frames off do not drag it), which times a stop to a few ms where the still, slow tails
 defeat any velocity threshold. The fit may not run past a point where the bar reverses (a pull turning
 into the drop under the bar): such an edge is a turnaround, read at the velocity's zero crossing,
-whatever shape the pull had.
+whatever shape the pull had. A drive the clip starts or stops inside (the bar never slowed to
+LOW_FRACTION of its top speed between the clip's edge and that speed) is no rep: its numbers would be
+of a part of it. `summary["reps_cut_off"]` counts those; a lowering cut the same way leaves its rep's
+eccentric phase out.
 
 Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
 `mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
@@ -129,6 +132,7 @@ def analyse(
 
     tracked = int(n - lost.sum())
     summary = _summary(reps, segmentation.pattern, tracked, n, calibration, scale_reason)
+    summary["reps_cut_off"] = segmentation.cut_off
     return Analysis(
         calibration=calibration,
         reps=reps,
@@ -306,6 +310,7 @@ class RepSpan:
 class Segmentation:
     reps: list[RepSpan]
     pattern: str | None
+    cut_off: int = 0  # reps whose concentric phase the clip did not show whole (not counted)
 
 
 @dataclass
@@ -344,13 +349,16 @@ def segment_reps(
     tolerance = LEVEL_FRACTION * excursion
     leave = -1 if start == "top" else 1  # the direction in which a rep leaves its resting level
 
+    cut = {id(leg): _cut_ends(leg, v_up, valid) for leg in legs}
     groups: list[list[_Leg]] = []
     current: list[_Leg] | None = None
     for leg in legs:
         at_base_start = abs(height[leg.i0] - base) <= tolerance
         at_base_end = abs(height[leg.i1] - base) <= tolerance
         if current is None:
-            if leg.direction == leave and at_base_start:
+            # A clip that starts mid-move starts a rep there: a squat filmed from mid-descent still
+            # shows its whole way up.
+            if leg.direction == leave and (at_base_start or cut[id(leg)][0]):
                 current = [leg]
             continue
         current.append(leg)
@@ -363,28 +371,56 @@ def segment_reps(
     spans = _phase_spans(t, v_up, track, [leg for g in groups for leg in g])
     reps: list[RepSpan] = []
     intermediate = False
+    cut_off = 0
     for g in groups:
+        con_leg, ecc_leg = (g[-1], g[0]) if start == "top" else (g[0], g[-1])
+        if start == "top" and con_leg.direction != 1:
+            # Went down and never came back up: not a completed rep, and one the clip cut off where
+            # it ended while the bar was still going down.
+            cut_off += cut[id(con_leg)][1]
+            continue
+        if any(cut[id(con_leg)]):
+            # Part of the drive happened off the clip: its mean velocity would be of another move (a
+            # deadlift cut mid-pull read 0.81 m/s for 0.70), and the last rep sets the velocity loss.
+            cut_off += 1
+            continue
+        con = spans[id(con_leg)]
+        ecc_opt = spans[id(ecc_leg)] if ecc_leg.direction == -1 and ecc_leg is not con_leg else None
+        if ecc_opt is not None and any(cut[id(ecc_leg)]):
+            ecc_opt = None  # a lowering seen in part: its numbers would be the part's
         if start == "top":
-            if g[-1].direction != 1:
-                continue  # went down and never came back up: not a completed rep
-            ecc, con = spans[id(g[0])], spans[id(g[-1])]
-            rep = RepSpan(con, ecc, ecc.start_t, con.end_t)
+            rep = RepSpan(con, ecc_opt, ecc_opt.start_t if ecc_opt else con.start_t, con.end_t)
         else:
-            con = spans[id(g[0])]
-            ecc_opt = spans[id(g[-1])] if len(g) > 1 and g[-1].direction == -1 else None
             rep = RepSpan(con, ecc_opt, con.start_t, ecc_opt.end_t if ecc_opt else con.end_t)
             intermediate = intermediate or len(g) > 2
         if abs(rep.concentric.end_h - rep.concentric.start_h) < min_leg_px:
             continue
         reps.append(rep)
     if not reps:
-        return Segmentation([], None)
+        return Segmentation([], None, cut_off)
     pattern = "top_start" if start == "top" else "bottom_start"
     if start == "bottom":
         fastest = max(r.concentric.peak_px_s for r in reps)
         if intermediate or (mpp is not None and fastest * mpp >= OLYMPIC_PEAK_MPS):
             pattern = "olympic"
-    return Segmentation(reps, pattern)
+    return Segmentation(reps, pattern, cut_off)
+
+
+def _cut_ends(leg: _Leg, v_up: FloatArray, seen: BoolArray) -> tuple[bool, bool]:
+    """Whether the clip (or the track) starts / ends inside the leg's move: between the first (last) seen
+    frame and the leg's fastest, the bar never slowed to LOW_FRACTION of that speed, what counts as rest
+    in `_extrapolated_zero`. Not the speed at the edge alone: a smoothed velocity is noisiest there."""
+    idx = np.flatnonzero(seen)
+    sv = leg.direction * v_up[leg.i0 : leg.i1 + 1]
+    finite = np.isfinite(sv)
+    if idx.size == 0 or not finite.any():
+        return False, False
+    k = int(np.nanargmax(sv))
+    rest = finite & (sv <= LOW_FRACTION * sv[k])
+    return (
+        bool(leg.i0 == idx[0] and not rest[: k + 1].any()),
+        bool(leg.i1 == idx[-1] and not rest[k:].any()),
+    )
 
 
 def _zigzag(h: FloatArray, threshold: float) -> list[_Leg]:
