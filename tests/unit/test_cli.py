@@ -156,3 +156,15 @@ def test_report_says_when_the_camera_was_turned_from_side_on() -> None:
     assert "turned" not in format_report(doc)
     doc["calibration"]["plate_aspect"] = 0.7134
     assert "view              turned from side-on (plate 0.71 as wide as tall)" in format_report(doc)
+
+
+def test_report_says_how_many_reps_the_clip_cut_off() -> None:
+    """A rep the video starts or stops inside is not in the table: the coach is told it was seen."""
+    from barpath.cli import format_report
+
+    doc = {"calibration": {"meters_per_pixel": 0.002}, "reps": [], "summary": {"rep_count": 0}}
+    assert "cut off" not in format_report(doc)  # path.json from before reps_cut_off existed
+    doc["summary"]["reps_cut_off"] = 0
+    assert "cut off" not in format_report(doc)
+    doc["summary"]["reps_cut_off"] = 1
+    assert "cut off           1 more the clip starts or ends inside: not measured" in format_report(doc)

@@ -268,6 +268,9 @@ def format_report(doc: dict[str, Any]) -> str:
     loss = summary.get("velocity_loss_pct")
     method = str(summary.get("velocity_loss_method", "")).replace("_", " ")
     lines.append(f"reps              {summary.get('rep_count', len(reps))}")
+    cut = summary.get("reps_cut_off") or 0
+    if cut:
+        lines.append(f"cut off           {cut} more the clip starts or ends inside: not measured")
     lines.append(
         f"velocity loss     {_num(loss, 0, 1).strip()} %" + (f" ({method})" if loss is not None else "")
     )
