@@ -72,6 +72,25 @@ def test_a_nearly_round_plate_is_left_as_it_is_unless_a_guess_is_being_corrected
     assert tight_verdict is not None and abs(tight_verdict / 0.96 - 1) < 0.01
 
 
+def test_measurements_that_scatter_leave_the_plate_round() -> None:
+    """What a 640x360 copy of the outdoor deadlift measured on a round plate (a ring inside it, a few
+    pixels across): the median, 1.19, had the frames stretched and the rep read a third fast."""
+    watch = plate_aspect.Watch()
+    for k, aspect in enumerate([1.01, 1.22, 1.01, 1.62, 1.19]):
+        watch.offer(ellipse_frame(600, 360, aspect * 80, 80, seed=k), 0.2 * k, 600, 360, 80)
+    assert len(watch.values) == plate_aspect.WATCH_FRAMES
+    assert abs(float(np.median(watch.values)) / 1.19 - 1) < 0.02  # the median alone says turned
+    assert watch.verdict() == 1.0
+
+
+def test_a_turned_plate_measured_with_a_few_misses_is_still_stretched() -> None:
+    watch = plate_aspect.Watch()
+    for k, aspect in enumerate([0.69, 1.0, 0.73, 0.95, 0.71]):
+        watch.offer(ellipse_frame(600, 360, aspect * 80, 80, seed=k), 0.2 * k, 600, 360, 70)
+    verdict = watch.verdict()
+    assert verdict is not None and abs(verdict / 0.73 - 1) < 0.02, verdict
+
+
 def test_a_short_clip_decides_on_fewer_frames_and_on_too_few_leaves_the_plate_round() -> None:
     img = ellipse_frame(600, 360, 0.71 * 80, 80)
     watch = plate_aspect.Watch()
