@@ -260,6 +260,21 @@ def test_a_move_the_clip_cuts_into_is_not_measured_as_a_whole_one(seed: int) -> 
     assert set(np.asarray(a.phase)[np.asarray(a.t) > last.start_t]) == {"rest"}
 
 
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_a_pull_that_starts_on_the_clip_s_first_frame_is_measured_whole(seed: int) -> None:
+    """The video starts as the first pull does. The smoothed velocity of the first frames (read off a
+    polynomial fitted to one side) dipped below zero there; taken for the bar reversing, it kept the
+    fitted move from starting before them and the pull read 0.80-0.82 m/s for 0.69."""
+    points, truth = synth(deadlift(2), seed, lost_frac=0.0)
+    pull = truth[0]
+    a = analyse(_filmed(points, pull.start_t, points[-1].t))
+    assert a.summary["rep_count"] == 2 and a.summary["reps_cut_off"] == 0
+    rep = a.reps[0].concentric
+    assert abs(rep.start_t - pull.start_t) <= 2 * FRAME_S
+    assert abs(rep.end_t - pull.end_t) <= 2 * FRAME_S
+    assert rep.mean_velocity_mps == pytest.approx(pull.mcv, abs=0.03)
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_set_filmed_to_mid_pull_keeps_its_velocity_loss(seed: int) -> None:
     """The video stops halfway up the last pull: counted with what was filmed, that rep read faster than

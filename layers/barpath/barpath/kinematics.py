@@ -26,7 +26,7 @@ robustly (a few frames off do not drag it), which times a stop to a few ms where
 defeat any velocity threshold. The fit may not run past a point where the bar reverses (a pull turning
 into the drop under the bar): such an edge is a turnaround, read at the velocity's zero crossing,
 whatever shape the pull had. A drive the clip starts or stops inside (the bar never slowed to
-LOW_FRACTION of its top speed between the clip's edge and that speed) is no rep: its numbers would be
+CUT_FRACTION of its top speed between the clip's edge and that speed) is no rep: its numbers would be
 of a part of it. `summary["reps_cut_off"]` counts those; a lowering cut the same way leaves its rep's
 eccentric phase out.
 
@@ -65,6 +65,12 @@ REP_FRACTION = 0.4
 LEVEL_FRACTION = 0.35  # "back at the start level" = within this fraction of the largest excursion
 OLYMPIC_PEAK_MPS = 1.4  # deadlifts rarely pass it; clean and snatch pulls always do
 LOW_FRACTION = 0.1
+# A move the clip's edge cuts into is going at least this share of its top speed there. Not LOW_FRACTION:
+# the smoothed velocity is noisiest at an edge, and a pull starting on a 640x360 copy's first frame read
+# 10.5 % there and was dropped (0 reps). Footage trimmed halfway up the drive read 44-100 %. The price:
+# a drive filmed from where it reached up to a fifth of its top speed (under 2 % of its travel missed)
+# counts, and its mean velocity reads up to about 15 % fast (rendered pulls).
+CUT_FRACTION = 0.2
 HIGH_FRACTION = 0.6
 TURNAROUND_GAP_S = 0.1
 HEIGHT_WINDOW_S = 0.15
@@ -210,6 +216,9 @@ class SmoothTrack:
     t: FloatArray
     x_raw: FloatArray
     y_raw: FloatArray
+    # Frames within half a smoothing window of their stretch's first or last frame: the filter reads
+    # their velocity off a polynomial fitted to one side only, an extrapolation.
+    edge: BoolArray
 
 
 def smooth_track(t: FloatArray, x: FloatArray, y: FloatArray) -> SmoothTrack:
@@ -217,8 +226,11 @@ def smooth_track(t: FloatArray, x: FloatArray, y: FloatArray) -> SmoothTrack:
     known = np.isfinite(x) & np.isfinite(y)
     xs, ys, vx, vy = (np.full(n, np.nan) for _ in range(4))
     used = known.copy()
+    edge = np.zeros(n, dtype=bool)
     for lo, hi in _stretches(t, known):
         idx = np.arange(lo, hi + 1)
+        half = 0.5 * SMOOTH_WINDOW_S
+        edge[idx] = (t[idx] < t[lo] + half) | (t[idx] > t[hi] - half)
         ok = known[idx]
         # Two passes: the first fit exposes single-frame jumps (a wrong blob), the second ignores them.
         for _ in range(2):
@@ -239,7 +251,7 @@ def smooth_track(t: FloatArray, x: FloatArray, y: FloatArray) -> SmoothTrack:
             xs[idx], ys[idx] = np.where(ok, x[idx], np.nan), np.where(ok, y[idx], np.nan)
             continue
         xs[idx], ys[idx], vx[idx], vy[idx] = fit
-    return SmoothTrack(xs, ys, vx, vy, used, t, x, y)
+    return SmoothTrack(xs, ys, vx, vy, used, t, x, y, edge)
 
 
 def _stretches(t: FloatArray, known: BoolArray) -> list[tuple[int, int]]:
@@ -408,15 +420,15 @@ def segment_reps(
 
 def _cut_ends(leg: _Leg, v_up: FloatArray, seen: BoolArray) -> tuple[bool, bool]:
     """Whether the clip (or the track) starts / ends inside the leg's move: between the first (last) seen
-    frame and the leg's fastest, the bar never slowed to LOW_FRACTION of that speed, what counts as rest
-    in `_extrapolated_zero`. Not the speed at the edge alone: a smoothed velocity is noisiest there."""
+    frame and the leg's fastest, the bar never slowed to CUT_FRACTION of that speed. Not the speed at the
+    edge alone: a smoothed velocity is noisiest there."""
     idx = np.flatnonzero(seen)
     sv = leg.direction * v_up[leg.i0 : leg.i1 + 1]
     finite = np.isfinite(sv)
     if idx.size == 0 or not finite.any():
         return False, False
     k = int(np.nanargmax(sv))
-    rest = finite & (sv <= LOW_FRACTION * sv[k])
+    rest = finite & (sv <= CUT_FRACTION * sv[k])
     return (
         bool(leg.i0 == idx[0] and not rest[: k + 1].any()),
         bool(leg.i1 == idx[-1] and not rest[k:].any()),
@@ -498,8 +510,8 @@ def _phase_spans(
         right = 0.5 * (te + nxt[3]) if nxt is not None else te + FIT_MARGIN_S
         # A stop that turns into a small reverse move (a clean's drop under the bar into the catch) is
         # no rest: the fit must not see that reverse move, or it drags the phase's end early.
-        rev_left = _reversal_edge(t, leg.direction * v_up, zs, -1, peak)
-        rev_right = _reversal_edge(t, leg.direction * v_up, ze, +1, peak)
+        rev_left = _reversal_edge(t, leg.direction * v_up, zs, -1, peak, track.edge)
+        rev_right = _reversal_edge(t, leg.direction * v_up, ze, +1, peak, track.edge)
         w0, w1 = max(left, rev_left, ts - FIT_MARGIN_S), min(right, rev_right, te + FIT_MARGIN_S)
         # Past a reversal edge there is no rest for a fitted stop to settle into (see _fit_move).
         hard = (w0 == rev_left, w1 == rev_right)
@@ -522,10 +534,16 @@ def _phase_spans(
     return spans
 
 
-def _reversal_edge(t: FloatArray, sv: FloatArray, t_zero: float, step: int, peak: float) -> float:
+def _reversal_edge(
+    t: FloatArray, sv: FloatArray, t_zero: float, step: int, peak: float, edge: BoolArray
+) -> float:
     """From the zero crossing `t_zero` outward (`step`), the time at which the bar is clearly moving the
-    other way (faster than REVERSAL_FRACTION of the leg's peak speed); infinitely far when it rests."""
-    finite = np.isfinite(sv)
+    other way (faster than REVERSAL_FRACTION of the leg's peak speed); infinitely far when it rests.
+
+    Not on `edge` frames: where a clip starts as the pull does, the smoothed velocity of its first frames
+    dipped below zero, that "reversal" kept the fitted move from starting before them, and the pull read
+    0.80-0.82 m/s for 0.69."""
+    finite = np.isfinite(sv) & ~edge
     if not (finite.any() and math.isfinite(peak) and peak > 0):
         return step * math.inf
     limit = -REVERSAL_FRACTION * peak
