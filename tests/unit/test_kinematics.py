@@ -275,6 +275,43 @@ def test_a_pull_that_starts_on_the_clip_s_first_frame_is_measured_whole(seed: in
     assert rep.mean_velocity_mps == pytest.approx(pull.mcv, abs=0.03)
 
 
+@pytest.mark.parametrize("seed", [0, 2, 4])
+def test_a_set_filmed_to_end_at_the_last_lockout_measures_its_last_rep(seed: int) -> None:
+    """The video stops as the last pull reaches lockout. The smoothed velocity of the last frames dipped
+    below zero there too, and that "reversal" cut the fitted move short: the rep read 0.09-0.10 m/s
+    fast."""
+    points, truth = synth(deadlift(2), seed, lost_frac=0.0)
+    con = [tr for tr in truth if tr.kind == "con"]
+    a = analyse(_filmed(points, 0.0, con[-1].end_t))
+    assert a.summary["rep_count"] == 2 and a.summary["reps_cut_off"] == 0
+    for rep, c in zip(a.reps, con, strict=True):
+        assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=0.03)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_snatch_filmed_to_end_in_the_drop_under_the_bar_keeps_its_pull(seed: int) -> None:
+    """The video ends a fifth of a second into the drop under the bar (clean-black-plate-b ends so).
+    There the reversal on the last frames is real, and the raw heights show it: taken for the filter's,
+    the pull's fitted end ran on into the drop, 0.16-0.18 s late and 0.29-0.32 m/s slow (the footage's
+    pull read 0.68 m/s over 0.92 s for 0.91 over 0.72)."""
+    moves = [
+        Move(1.0, kind="rest"),
+        Move(0.75, dx=0.03, dy=0.95, kind="con", shape=olympic_pull),
+        Move(0.5, dx=-0.03, dy=-0.45),
+        Move(0.3, kind="rest"),
+        Move(0.9, dy=0.45),
+        Move(1.0, kind="rest"),
+    ]
+    points, truth = synth(moves, seed, lost_frac=0.0)
+    con = [tr for tr in truth if tr.kind == "con"][0]
+    a = analyse(_filmed(points, 0.0, con.end_t + 0.2))
+    assert a.summary["rep_count"] == 1
+    pull = a.reps[0].concentric
+    assert abs(pull.end_t - con.end_t) <= 2 * FRAME_S
+    # The pull's asymmetric shape costs some of it wherever the clip ends (see the test above).
+    assert pull.mean_velocity_mps == pytest.approx(con.mcv, abs=0.08)
+
+
 @pytest.mark.parametrize("seed", [3, 4])
 def test_a_set_filmed_to_mid_pull_keeps_its_velocity_loss(seed: int) -> None:
     """The video stops halfway up the last pull: counted with what was filmed, that rep read faster than

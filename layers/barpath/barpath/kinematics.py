@@ -24,8 +24,8 @@ at a turnaround, its slope extrapolated to zero at a stop), then refined by fitt
 (minimum jerk, or a half cosine where that fits clearly better) to the raw heights of the whole phase,
 robustly (a few frames off do not drag it), which times a stop to a few ms where the still, slow tails
 defeat any velocity threshold. The fit may not run past a point where the bar reverses (a pull turning
-into the drop under the bar): such an edge is a turnaround, read at the velocity's zero crossing,
-whatever shape the pull had. A drive the clip starts or stops inside (the bar never slowed to
+into the drop under the bar; on a clip's first and last frames, only where the raw heights show it):
+such an edge is a turnaround, read at the velocity's zero crossing, whatever shape the pull had. A drive the clip starts or stops inside (the bar never slowed to
 CUT_FRACTION of its top speed between the clip's edge and that speed) is no rep: its numbers would be
 of a part of it. `summary["reps_cut_off"]` counts those; a lowering cut the same way leaves its rep's
 eccentric phase out.
@@ -81,6 +81,10 @@ ABRUPT_EVIDENCE = 0.8  # cost ratio the half cosine must beat
 # plain least squares. Good fits scatter a few tenths of a pixel.
 MOVE_FIT_SCALE_PX = 1.0
 REVERSAL_FRACTION = 0.08  # smoothed-velocity noise at rest stays well below this share of the peak
+# ... except on a stretch's first and last frames, where the filter extrapolates: a rendered pull filmed
+# from its first frame dipped to 17 % there, with the bar still. There the raw heights must show the
+# reverse move too: this many times their noise back from where the bar turned (and half a pixel).
+EDGE_REVERSAL_NOISES = 3.0
 
 TOP_START_LIFTS = ("squat", "bench", "press", "top")
 BOTTOM_START_LIFTS = ("deadlift", "clean", "snatch", "olympic", "bottom")
@@ -219,6 +223,7 @@ class SmoothTrack:
     # Frames within half a smoothing window of their stretch's first or last frame: the filter reads
     # their velocity off a polynomial fitted to one side only, an extrapolation.
     edge: BoolArray
+    noise_px: float  # how far raw heights scatter about the smoothed ones (robust sigma)
 
 
 def smooth_track(t: FloatArray, x: FloatArray, y: FloatArray) -> SmoothTrack:
@@ -251,7 +256,9 @@ def smooth_track(t: FloatArray, x: FloatArray, y: FloatArray) -> SmoothTrack:
             xs[idx], ys[idx] = np.where(ok, x[idx], np.nan), np.where(ok, y[idx], np.nan)
             continue
         xs[idx], ys[idx], vx[idx], vy[idx] = fit
-    return SmoothTrack(xs, ys, vx, vy, used, t, x, y, edge)
+    scatter = np.abs(y - ys)[used & np.isfinite(ys)]
+    noise = _mad(scatter, 0.0) if scatter.size else 0.0
+    return SmoothTrack(xs, ys, vx, vy, used, t, x, y, edge, noise)
 
 
 def _stretches(t: FloatArray, known: BoolArray) -> list[tuple[int, int]]:
@@ -510,8 +517,9 @@ def _phase_spans(
         right = 0.5 * (te + nxt[3]) if nxt is not None else te + FIT_MARGIN_S
         # A stop that turns into a small reverse move (a clean's drop under the bar into the catch) is
         # no rest: the fit must not see that reverse move, or it drags the phase's end early.
-        rev_left = _reversal_edge(t, leg.direction * v_up, zs, -1, peak, track.edge)
-        rev_right = _reversal_edge(t, leg.direction * v_up, ze, +1, peak, track.edge)
+        unsure = (_unconfirmed(track, leg, zs, -1), _unconfirmed(track, leg, ze, +1))
+        rev_left = _reversal_edge(t, leg.direction * v_up, zs, -1, peak, unsure[0])
+        rev_right = _reversal_edge(t, leg.direction * v_up, ze, +1, peak, unsure[1])
         w0, w1 = max(left, rev_left, ts - FIT_MARGIN_S), min(right, rev_right, te + FIT_MARGIN_S)
         # Past a reversal edge there is no rest for a fitted stop to settle into (see _fit_move).
         hard = (w0 == rev_left, w1 == rev_right)
@@ -534,16 +542,33 @@ def _phase_spans(
     return spans
 
 
+def _unconfirmed(track: SmoothTrack, leg: _Leg, t_zero: float, step: int) -> BoolArray:
+    """The edge frames (SmoothTrack.edge) on the `step` side of the turn at `t_zero`, unless the raw
+    heights at the clip's edge there (its three outermost) have clearly moved back the other way
+    (EDGE_REVERSAL_NOISES): a clip ending in a clean's drop under the bar shows a real reversal, a clip
+    starting or ending with a still bar only the filter's. The velocity shows a reversal frames before
+    the heights do, so the whole side is judged by its outermost frames."""
+    side = track.edge & track.used & ((track.t - t_zero) * step > 0)
+    idx = np.flatnonzero(side)
+    if idx.size == 0:
+        return np.asarray(track.edge, dtype=bool)
+    outer = idx[-3:] if step > 0 else idx[:3]
+    back = step * leg.direction * (-float(np.median(track.y_raw[outer])) - _height_at(track, t_zero))
+    if back < -max(EDGE_REVERSAL_NOISES * track.noise_px, 0.5):
+        return np.zeros_like(track.edge)
+    return np.asarray(track.edge, dtype=bool)
+
+
 def _reversal_edge(
-    t: FloatArray, sv: FloatArray, t_zero: float, step: int, peak: float, edge: BoolArray
+    t: FloatArray, sv: FloatArray, t_zero: float, step: int, peak: float, unconfirmed: BoolArray
 ) -> float:
     """From the zero crossing `t_zero` outward (`step`), the time at which the bar is clearly moving the
     other way (faster than REVERSAL_FRACTION of the leg's peak speed); infinitely far when it rests.
 
-    Not on `edge` frames: where a clip starts as the pull does, the smoothed velocity of its first frames
-    dipped below zero, that "reversal" kept the fitted move from starting before them, and the pull read
-    0.80-0.82 m/s for 0.69."""
-    finite = np.isfinite(sv) & ~edge
+    Not on `unconfirmed` frames: where a clip starts as the pull does, the smoothed velocity of its first
+    frames dipped below zero, that "reversal" kept the fitted move from starting before them, and the
+    pull read 0.80-0.82 m/s for 0.69."""
+    finite = np.isfinite(sv) & ~unconfirmed
     if not (finite.any() and math.isfinite(peak) and peak > 0):
         return step * math.inf
     limit = -REVERSAL_FRACTION * peak
