@@ -153,6 +153,20 @@ def clean() -> list[Move]:
     ]
 
 
+def snatch() -> list[Move]:
+    """Pull (fast at the end), straight into the drop under the bar, stand up, hold, drop the bar."""
+    return [
+        Move(1.0, kind="rest"),
+        Move(0.95, dx=0.03, dy=0.95, kind="con", shape=olympic_pull),
+        Move(0.35, dx=-0.03, dy=-0.2),
+        Move(0.4, kind="rest"),
+        Move(1.0, dy=0.65),
+        Move(1.0, kind="rest"),
+        Move(0.5, dy=-1.4, kind="ecc"),
+        Move(1.0, kind="rest"),
+    ]
+
+
 LIFTS = {
     "squat": (squat, "top_start"),
     "bench": (bench, "top_start"),
@@ -209,17 +223,7 @@ def test_pull_turning_straight_into_the_drop_under_the_bar(seed: int) -> None:
     The pull is not a symmetric move, and its phase must end at the turnaround and rise as far as the
     bar did, not run on past the data (a fit that did read a real snatch 1.27 s / 1.02 m for 0.93 s /
     0.95 m, its mean velocity a fifth low)."""
-    moves = [
-        Move(1.0, kind="rest"),
-        Move(0.95, dx=0.03, dy=0.95, kind="con", shape=olympic_pull),
-        Move(0.35, dx=-0.03, dy=-0.2),
-        Move(0.4, kind="rest"),
-        Move(1.0, dy=0.65),
-        Move(1.0, kind="rest"),
-        Move(0.5, dy=-1.4, kind="ecc"),
-        Move(1.0, kind="rest"),
-    ]
-    points, truth = synth(moves, seed)
+    points, truth = synth(snatch(), seed)
     a = analyse(points)
     con = [tr for tr in truth if tr.kind == "con"][0]
     assert a.summary["rep_count"] == 1 and a.summary["lift_pattern"] == "olympic"
@@ -292,24 +296,15 @@ def test_a_set_filmed_to_end_at_the_last_lockout_measures_its_last_rep(seed: int
 def test_a_snatch_filmed_to_end_in_the_drop_under_the_bar_keeps_its_pull(seed: int) -> None:
     """The video ends a fifth of a second into the drop under the bar (clean-black-plate-b ends so).
     There the reversal on the last frames is real, and the raw heights show it: taken for the filter's,
-    the pull's fitted end ran on into the drop, 0.16-0.18 s late and 0.29-0.32 m/s slow (the footage's
+    the pull's fitted end ran on into the drop, 0.18-0.19 s late and 0.13-0.15 m/s slow (the footage's
     pull read 0.68 m/s over 0.92 s for 0.91 over 0.72)."""
-    moves = [
-        Move(1.0, kind="rest"),
-        Move(0.75, dx=0.03, dy=0.95, kind="con", shape=olympic_pull),
-        Move(0.5, dx=-0.03, dy=-0.45),
-        Move(0.3, kind="rest"),
-        Move(0.9, dy=0.45),
-        Move(1.0, kind="rest"),
-    ]
-    points, truth = synth(moves, seed, lost_frac=0.0)
+    points, truth = synth(snatch(), seed, lost_frac=0.0)
     con = [tr for tr in truth if tr.kind == "con"][0]
     a = analyse(_filmed(points, 0.0, con.end_t + 0.2))
     assert a.summary["rep_count"] == 1
     pull = a.reps[0].concentric
     assert abs(pull.end_t - con.end_t) <= 2 * FRAME_S
-    # The pull's asymmetric shape costs some of it wherever the clip ends (see the test above).
-    assert pull.mean_velocity_mps == pytest.approx(con.mcv, abs=0.08)
+    assert pull.mean_velocity_mps == pytest.approx(con.mcv, abs=0.05)
 
 
 @pytest.mark.parametrize("seed", [3, 4])
