@@ -25,10 +25,10 @@ at a turnaround, its slope extrapolated to zero at a stop), then refined by fitt
 robustly (a few frames off do not drag it), which times a stop to a few ms where the still, slow tails
 defeat any velocity threshold. The fit may not run past a point where the bar reverses (a pull turning
 into the drop under the bar; on a clip's first and last frames, only where the raw heights show it):
-such an edge is a turnaround, read at the velocity's zero crossing, whatever shape the pull had. A drive the clip starts or stops inside (the bar never slowed to
-CUT_FRACTION of its top speed between the clip's edge and that speed) is no rep: its numbers would be
-of a part of it. `summary["reps_cut_off"]` counts those; a lowering cut the same way leaves its rep's
-eccentric phase out.
+such an edge is a turnaround, read at the velocity's zero crossing, whatever shape the pull had. A
+drive the clip starts or stops inside (the bar never slowed to CUT_FRACTION of its top speed between the
+clip's edge and that speed) is no rep: its numbers would be of a part of it. `summary["reps_cut_off"]`
+counts those; a lowering cut the same way leaves its rep's eccentric phase out.
 
 Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
 `mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
