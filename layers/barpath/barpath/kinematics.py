@@ -543,12 +543,13 @@ def _phase_spans(
 
 
 def _unconfirmed(track: SmoothTrack, leg: _Leg, t_zero: float, step: int) -> BoolArray:
-    """The edge frames (SmoothTrack.edge) on the `step` side of the turn at `t_zero`, unless the raw
-    heights at the clip's edge there (its three outermost) have clearly moved back the other way
-    (EDGE_REVERSAL_NOISES): a clip ending in a clean's drop under the bar shows a real reversal, a clip
-    starting or ending with a still bar only the filter's. The velocity shows a reversal frames before
-    the heights do, so the whole side is judged by its outermost frames."""
-    side = track.edge & track.used & ((track.t - t_zero) * step > 0)
+    """The edge frames (SmoothTrack.edge), unless on the `step` side of the turn at `t_zero`, within the
+    phase fit's reach (FIT_MARGIN_S), the raw heights of the three edge frames furthest out have clearly
+    moved back the other way (EDGE_REVERSAL_NOISES): a clip ending in a clean's drop under the bar shows
+    a real reversal, a clip starting or ending with a still bar only the filter's. The velocity shows a
+    reversal frames before the heights do, so the whole side is judged by its outermost frames."""
+    ahead = (track.t - t_zero) * step
+    side = track.edge & track.used & (ahead > 0) & (ahead <= FIT_MARGIN_S)
     idx = np.flatnonzero(side)
     if idx.size == 0:
         return np.asarray(track.edge, dtype=bool)
