@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from barpath.detect.base import Candidate, Detector
-from barpath.detect.circle_fit import fit_rim
-from barpath.detect.plate import ROUND_RIM_MIN, PlateFinder, centre_on_rim, refine_full, rim_support
+from barpath.detect.circle_fit import RimFit, fit_rim
+from barpath.detect.plate import (
+    ROUND_RIM_MIN,
+    PlateCandidate,
+    PlateFinder,
+    _suppress,
+    centre_on_rim,
+    refine_full,
+    rim_support,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -136,3 +144,30 @@ def test_a_followed_plate_s_lip_does_not_pull_its_centre(blur_px: float, off: fl
         # Fitted on the strongest edges, the same plate is taken by its lip: 5 % small.
         strongest = refine_full(img, cx + off, cy + off, r, "gray", known_radius=r)
         assert strongest is not None and strongest.radius < 0.96 * r
+
+
+def _ring(x: float, y: float, r: float, quality: float, chan: str = "gray") -> PlateCandidate:
+    """A fit whose quality is `quality` (full coverage and contrast; the inlier share carries it)."""
+    return PlateCandidate(RimFit(x, y, r, quality, 1.0, 20.0, 0.5), chan)
+
+
+@pytest.mark.parametrize("ratio", [1.15, 1.18, 1.5, 3.0])
+def test_a_clear_rim_around_a_ring_that_fits_better_is_the_plate(ratio: float) -> None:
+    """The outdoor deadlift's metal plate, shrunk for detection: a flange fitted at 0.76-0.78 and the rim
+    around it at 0.55-0.65, 1.15-1.18x larger, its centre a few px off (perspective). The rim sets the
+    scale; kept whenever it fits clearly, the flange no longer wins half the frames."""
+    flange = _ring(1099.0, 733.0, 77.3, 0.78)
+    rim = _ring(1111.0, 738.0, 77.3 * ratio, 0.56, "chroma")
+    kept = _suppress([flange, rim], 8)
+    assert [k.fit.radius for k in kept] == [rim.fit.radius]
+
+
+def test_a_faint_outer_ring_or_a_rim_s_other_edge_leaves_the_better_fit() -> None:
+    flange = _ring(1099.0, 733.0, 77.3, 0.78)
+    faint = _ring(1101.0, 735.0, 90.0, 0.40)  # under the clear-rim bar: clutter lined up, not a rim
+    assert [k.fit.radius for k in _suppress([flange, faint], 8)] == [77.3]
+    outline = _ring(1099.0, 733.0, 77.3 * 1.06, 0.6)  # a lip's inner edge and the plate's outline
+    assert [k.fit.radius for k in _suppress([flange, outline], 8)] == [77.3]
+    # A plate beside it is another plate, whatever its size.
+    beside = _ring(1099.0 + 150.0, 733.0, 90.0, 0.6)
+    assert sorted(k.fit.radius for k in _suppress([flange, beside], 8)) == [77.3, 90.0]
