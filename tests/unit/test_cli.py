@@ -168,3 +168,22 @@ def test_report_says_how_many_reps_the_clip_cut_off() -> None:
     assert "cut off" not in format_report(doc)
     doc["summary"]["reps_cut_off"] = 1
     assert "cut off           1 more the clip starts or ends inside: not measured" in format_report(doc)
+
+
+def test_report_marks_a_rep_whose_drive_the_video_may_not_show_whole() -> None:
+    from barpath.cli import format_report
+
+    def rep(index: int, seen_whole: bool | None) -> dict[str, object]:
+        con: dict[str, object] = {"mean_velocity_mps": 0.5, "peak_velocity_mps": 0.9}
+        con.update(displacement_m=0.5, duration_s=1.0)
+        if seen_whole is not None:  # path.json from before seen_whole existed has no such key
+            con["seen_whole"] = seen_whole
+        return {"index": index, "concentric": con, "eccentric": None}
+
+    doc = {"calibration": {"meters_per_pixel": 0.002}, "summary": {"rep_count": 3}}
+    doc["reps"] = [rep(1, False), rep(2, True), rep(3, None)]
+    rows = format_report(doc).splitlines()
+    assert rows[2].startswith(" 1*  ") and rows[3].startswith("  2  ") and rows[4].startswith("  3  ")
+    assert rows[5] == "  * its drive starts or ends where the video (or the track) does: its start or end"
+    doc["reps"] = [rep(1, True), rep(2, None)]
+    assert "*" not in format_report(doc)

@@ -195,6 +195,8 @@ def test_reps_phases_and_mean_concentric_velocity(lift: str, seed: int) -> None:
         assert rep.concentric.displacement_m == pytest.approx(c.displacement, abs=0.01)
         # A minimum-jerk move peaks at 15/8 of its mean velocity: the smoothing must not flatten it.
         assert rep.concentric.peak_velocity_mps == pytest.approx(c.mcv * 1.875, abs=0.09)
+        assert rep.concentric.seen_whole and rep.eccentric.seen_whole  # rests on both sides, in view
+    assert a.summary["reps_seen_in_part"] == 0
 
 
 @pytest.mark.parametrize("lift", ["squat", "deadlift"])
@@ -277,6 +279,9 @@ def test_a_pull_that_starts_on_the_clip_s_first_frame_is_measured_whole(seed: in
     assert abs(rep.start_t - pull.start_t) <= 2 * FRAME_S
     assert abs(rep.end_t - pull.end_t) <= 2 * FRAME_S
     assert rep.mean_velocity_mps == pytest.approx(pull.mcv, abs=0.03)
+    # Whole, but nothing on the clip shows it did not start earlier: the user is told.
+    assert not rep.seen_whole and a.reps[1].concentric.seen_whole
+    assert a.summary["reps_seen_in_part"] == 1
 
 
 @pytest.mark.parametrize("seed", [0, 2, 4])
@@ -290,6 +295,7 @@ def test_a_set_filmed_to_end_at_the_last_lockout_measures_its_last_rep(seed: int
     assert a.summary["rep_count"] == 2 and a.summary["reps_cut_off"] == 0
     for rep, c in zip(a.reps, con, strict=True):
         assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=0.03)
+    assert [r.concentric.seen_whole for r in a.reps] == [True, False]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -379,6 +385,29 @@ def test_long_gap_is_not_bridged() -> None:
     near = [i for i, p in enumerate(points) if 2.95 < p.t < 3.85 and p.state == "lost"]
     assert near and all(math.isnan(a.vy_mps[i]) for i in near)
     assert a.summary["rep_count"] == 2  # the lost stretch falls in a rest and costs no rep
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("margin_s", [0.0, 0.05, 0.3])
+def test_a_drive_the_track_picks_up_only_as_it_starts_is_not_seen_whole(seed: int, margin_s: float) -> None:
+    """The plate is lost for 0.8 s (too long to bridge) and found again `margin_s` before the second
+    pull. Found as it starts, nothing shows the pull had not begun unseen; found 0.3 s before, the bar
+    is seen at rest first. The set's other phases are seen whole either way."""
+    moves = deadlift(reps=2)
+    moves[4] = Move(2.0, kind="rest")  # time for the loss between the first lowering and the second pull
+    points, truth = synth(moves, seed, lost_frac=0.0)
+    pull = [tr for tr in truth if tr.kind == "con"][1]
+    for p in points:
+        if pull.start_t - margin_s - 0.8 <= p.t < pull.start_t - margin_s:
+            p.x = p.y = p.radius = None
+            p.state = "lost"
+    a = analyse(points)
+    assert a.summary["rep_count"] == 2
+    whole = margin_s >= 0.1
+    assert [r.concentric.seen_whole for r in a.reps] == [True, whole]
+    assert a.summary["reps_seen_in_part"] == (0 if whole else 1)
+    # The first rep's lowering ended 0.9-1.2 s before the loss began: the rest after it was seen.
+    assert a.reps[0].eccentric is not None and a.reps[0].eccentric.seen_whole
 
 
 def test_velocity_is_per_true_timestamp_not_frame_index() -> None:

@@ -361,3 +361,15 @@ def test_plot_without_reps_or_scale(tmp_path: Path) -> None:
     img = cv2.imread(str(tmp_path / "v.png")).astype(int)
     blue_line = (img[..., 0] > 140) & (img[..., 2] < 80) & (img[..., 1] < 130)
     assert blue_line.sum() > 200
+
+
+def test_the_end_table_marks_a_rep_whose_drive_may_be_partly_unseen() -> None:
+    """The same mark as the CLI's: the coach watching the overlay sees which numbers to doubt."""
+    times = [k / 30 for k in range(90)]
+    result, analysis = build(times)
+    track = render._track(result, analysis)
+    rows = render._Painter(W, H, track, result.reps, calibrated=True)._table().lines
+    assert [r[:3] for r in rows[1:]] == ["  1"]
+    result.reps[0].concentric.seen_whole = False
+    rows = render._Painter(W, H, track, result.reps, calibrated=True)._table().lines
+    assert [r[:3] for r in rows[1:2]] == [" 1*"] and rows[-1] == "* partly unseen: may read high"

@@ -251,10 +251,13 @@ def format_report(doc: dict[str, Any]) -> str:
     head = f"{'rep':>3}  {'MCV m/s':>8}  {'peak m/s':>8}  {'ROM m':>6}  {'conc s':>6}  {'ecc s':>6}"
     lines.append(head)
     lines.append("-" * len(head))
+    in_part = False
     for rep in reps:
         con, ecc = rep["concentric"], rep.get("eccentric")
+        mark = "*" if con.get("seen_whole") is False else ""
+        in_part = in_part or bool(mark)
         cells = [
-            f"{rep['index']:>3}",
+            f"{str(rep['index']) + mark:>3}",
             _num(con["mean_velocity_mps"], 8, 2),
             _num(con["peak_velocity_mps"], 8, 2),
             _num(con["displacement_m"], 6, 2),
@@ -264,6 +267,9 @@ def format_report(doc: dict[str, Any]) -> str:
         lines.append("  ".join(cells))
     if not reps:
         lines.append("  (no reps found)")
+    if in_part:
+        lines.append("  * its drive starts or ends where the video (or the track) does: its start or end")
+        lines.append("    may be unseen, and its MCV read high")
     lines.append("")
     loss = summary.get("velocity_loss_pct")
     method = str(summary.get("velocity_loss_method", "")).replace("_", " ")

@@ -72,6 +72,9 @@ LOW_FRACTION = 0.1
 # counts, and its mean velocity reads up to about 15 % fast (rendered pulls).
 CUT_FRACTION = 0.2
 HIGH_FRACTION = 0.6
+# A phase is seen whole where the track shows the bar this long before its start and after its end. A
+# pull filmed from a few % of its travel reads 5-16 % fast, and nothing in its numbers shows it.
+SEEN_MARGIN_S = 0.1
 TURNAROUND_GAP_S = 0.1
 HEIGHT_WINDOW_S = 0.15
 FIT_MARGIN_S = 0.4
@@ -132,6 +135,11 @@ def analyse(
     segmentation = segment_reps(t, height, vy_px, track, mpp, lift)
 
     reps = [_rep_record(k + 1, r, track, scale) for k, r in enumerate(segmentation.reps)]
+    seen = _stretches(t, np.isfinite(x_raw) & np.isfinite(y_raw))
+    for rep in reps:
+        for ph in (rep.concentric, rep.eccentric):
+            if ph is not None:
+                ph.seen_whole = _seen_whole(t, seen, ph.start_t, ph.end_t)
     phase, rep_of_frame = _frame_labels(t, segmentation.reps)
 
     out_x = np.where(lost, np.nan, track.x)
@@ -143,6 +151,7 @@ def analyse(
     tracked = int(n - lost.sum())
     summary = _summary(reps, segmentation.pattern, tracked, n, calibration, scale_reason)
     summary["reps_cut_off"] = segmentation.cut_off
+    summary["reps_seen_in_part"] = sum(1 for r in reps if not r.concentric.seen_whole)
     return Analysis(
         calibration=calibration,
         reps=reps,
@@ -746,6 +755,14 @@ def _rep_record(index: int, rep: RepSpan, track: SmoothTrack, scale: float) -> R
         eccentric=_phase_record(rep.eccentric, scale) if rep.eccentric else None,
         horizontal_deviation_m=_round(deviation),
     )
+
+
+def _seen_whole(t: FloatArray, stretches: list[tuple[int, int]], start_t: float, end_t: float) -> bool:
+    """Whether one stretch of track (smooth_track's) holds the phase with SEEN_MARGIN_S to spare."""
+    for lo, hi in stretches:
+        if t[lo] <= start_t <= t[hi]:
+            return bool(start_t - t[lo] >= SEEN_MARGIN_S and t[hi] - end_t >= SEEN_MARGIN_S)
+    return False
 
 
 def _round(v: float, nd: int = 4) -> float:

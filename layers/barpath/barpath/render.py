@@ -389,7 +389,10 @@ class _Painter:
         for r in shown:
             c = r.concentric
             numbers = (_num(c.mean_velocity_mps), _num(c.peak_velocity_mps), _num(c.displacement_m))
-            rows.append(f"{r.index:>3}  " + "  ".join(numbers))
+            mark = "" if c.seen_whole else "*"
+            rows.append(f"{str(r.index) + mark:>3}  " + "  ".join(numbers))
+        if any(not r.concentric.seen_whole for r in shown):
+            rows.append("* partly unseen: may read high")  # kinematics.SEEN_MARGIN_S
         (tw, _), _ = cv2.getTextSize(max(rows, key=len), FONT, self.font_scale, self.text_thick)
         return self._text_box(rows, (self.w - tw - 3 * self._pad(), self._pad()))
 

@@ -67,6 +67,11 @@ class Phase:
     displacement_m: float
     mean_velocity_mps: float
     peak_velocity_mps: float
+    # False where the track does not show the bar for a moment before the phase's start or after its end
+    # (it starts on the clip's first frames, or ends on its last, or at a loss too long to bridge): the
+    # move may have begun or ended unseen, and its slow ends be missing from the mean, which then reads
+    # high.
+    seen_whole: bool = True
 
 
 @dataclass
