@@ -372,4 +372,4 @@ def test_the_end_table_marks_a_rep_whose_drive_may_be_partly_unseen() -> None:
     assert [r[:3] for r in rows[1:]] == ["  1"]
     result.reps[0].concentric.seen_whole = False
     rows = render._Painter(W, H, track, result.reps, calibrated=True)._table().lines
-    assert [r[:3] for r in rows[1:2]] == [" 1*"] and rows[-1] == "* partly unseen: may read high"
+    assert [r[:3] for r in rows[1:2]] == [" 1*"] and rows[-1] == "* partly unseen"

@@ -392,7 +392,7 @@ class _Painter:
             mark = "" if c.seen_whole else "*"
             rows.append(f"{str(r.index) + mark:>3}  " + "  ".join(numbers))
         if any(not r.concentric.seen_whole for r in shown):
-            rows.append("* partly unseen: may read high")  # kinematics.SEEN_MARGIN_S
+            rows.append("* partly unseen")  # kinematics.SEEN_MARGIN_S; short: the panels share a narrow frame
         (tw, _), _ = cv2.getTextSize(max(rows, key=len), FONT, self.font_scale, self.text_thick)
         return self._text_box(rows, (self.w - tw - 3 * self._pad(), self._pad()))
 
