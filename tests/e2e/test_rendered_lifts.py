@@ -115,6 +115,9 @@ def test_rep_count_exact_and_velocity_within_0_03(run) -> None:
         assert err <= MAX_MCV_ERR_MPS, f"{name} rep {want.index}: MCV error {err:.3f} m/s"
         assert abs(got["concentric"]["displacement_m"] - want.concentric.displacement_m) < 0.03
         assert abs(got["horizontal_deviation_m"] - want.horizontal_deviation_m) < 0.01
+        # Every rendered set starts and ends at rest in view: no drive is flagged as partly unseen.
+        assert got["concentric"]["seen_whole"] is True, f"{name} rep {want.index}"
+    assert doc["summary"]["reps_seen_in_part"] == 0
 
 
 def test_per_frame_velocity_and_phase_follow_the_truth(run) -> None:
