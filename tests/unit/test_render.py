@@ -352,6 +352,19 @@ def test_plot_marks_reps(tmp_path: Path) -> None:
     assert _green_shading(tmp_path / "v.png") > 5000
 
 
+def test_plot_marks_a_rep_whose_drive_may_be_partly_unseen(tmp_path: Path) -> None:
+    times = [k / 30 for k in range(90)]
+    result, analysis = build(times)
+    render.render_plot(result, analysis, tmp_path / "whole.png")
+    result.reps[0].concentric.seen_whole = False
+    render.render_plot(result, analysis, tmp_path / "part.png")
+    whole, part = (cv2.imread(str(tmp_path / n)).astype(int) for n in ("whole.png", "part.png"))
+    changed = np.abs(whole - part).max(axis=2) > 60
+    h, w = changed.shape
+    assert changed[h // 2 :, : w // 2].sum() > 300  # the footnote, bottom left
+    assert changed[: h // 3].sum() > 10  # the rep's label gained its *
+
+
 def test_plot_without_reps_or_scale(tmp_path: Path) -> None:
     times = [k / 30 for k in range(90)]
     result, analysis = build(times, calibrated=False, reps=False)

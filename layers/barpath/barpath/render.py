@@ -594,7 +594,7 @@ def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
         ax.axvspan(c.start_t, c.end_t, color="#3cb44b", alpha=0.18, linewidth=0)
         if rep.eccentric is not None:
             ax.axvspan(rep.eccentric.start_t, rep.eccentric.end_t, color="#ff9632", alpha=0.10, linewidth=0)
-        label = f"rep {rep.index}"
+        label = f"rep {rep.index}" + ("" if c.seen_whole else "*")
         if calibrated and math.isfinite(c.mean_velocity_mps):
             label += f"\n{c.mean_velocity_mps:.2f} m/s"
         ax.annotate(
@@ -615,6 +615,11 @@ def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
     )
     if note:
         ax.text(0.99, 0.02, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.35")
+    if any(not r.concentric.seen_whole for r in result.reps):
+        unseen = (
+            "* drive partly unseen (the video or the track starts or ends on it): its numbers may read high"
+        )
+        ax.text(0.01, 0.02, unseen, transform=ax.transAxes, ha="left", va="bottom", fontsize=8, color="0.35")
     if t.size:
         ax.set_xlim(float(t[0]), float(t[-1]) if t[-1] > t[0] else float(t[0]) + 1.0)
     ax.margins(y=0.25)
