@@ -30,12 +30,18 @@ CRF = "30"
 
 
 def reencode(
-    src: Path, dst: Path, long_side: int = LONG_SIDE, crf: str = CRF, preset: str = "medium"
+    src: Path,
+    dst: Path,
+    long_side: int = LONG_SIDE,
+    crf: str = CRF,
+    preset: str = "medium",
+    mirror: bool = False,
 ) -> None:
     w = f"if(gte(iw,ih),min({long_side},iw),-2)"
     h = f"if(gte(iw,ih),-2,min({long_side},ih))"
+    flip = "hflip," if mirror else ""
     keep = ["-fps_mode", "passthrough"]  # every frame at its own time, so frames pair up by index
-    cmd = [exe(), "-v", "error", "-y", "-i", str(src), "-vf", f"scale='{w}':'{h}'", *keep]
+    cmd = [exe(), "-v", "error", "-y", "-i", str(src), "-vf", f"{flip}scale='{w}':'{h}'", *keep]
     cmd += ["-c:v", "libx264", "-preset", preset, "-crf", crf, "-an", str(dst)]
     subprocess.run(cmd, check=True)
 
@@ -120,9 +126,8 @@ def test_a_mirrored_clip_reads_like_the_original(clip: str, footage_dir: Path, t
     src = footage_dir / f"{clip}.mp4"
     original = pipeline.process(src, tmp_path / "a", opts).result
     mirrored = tmp_path / "mirrored.mp4"
-    keep = ["-fps_mode", "passthrough"]
-    cmd = [exe(), "-v", "error", "-y", "-i", str(src), "-vf", "hflip", *keep]
-    subprocess.run([*cmd, "-c:v", "libx264", "-crf", "18", "-an", str(mirrored)], check=True)
+    full = max(original.video.width, original.video.height)
+    reencode(src, mirrored, long_side=full, crf="18", mirror=True)
     copy = pipeline.process(mirrored, tmp_path / "b", opts).result
 
     r = original.calibration.plate_radius_px
