@@ -135,3 +135,13 @@ def truncate(src: Path, dst: Path, keep_fraction: float) -> Path:
     data = Path(src).read_bytes()
     Path(dst).write_bytes(data[: int(len(data) * keep_fraction)])
     return Path(dst)
+
+
+def slow_motion_copy(src: Path, dst: Path, factor: float, capture_fps: float | None = None) -> Path:
+    """`src`'s frames `factor` times farther apart (stream copy), as a phone writes slow motion, and
+    tagged with the camera's rate as Android does (`com.android.capture.fps`) where `capture_fps` is set."""
+    args = ["-itsscale", f"{factor!r}", "-i", str(src), "-c", "copy"]
+    if capture_fps is not None:
+        args += ["-movflags", "use_metadata_tags", "-metadata", f"com.android.capture.fps={capture_fps:.6f}"]
+    run([*args, str(dst)])
+    return Path(dst)

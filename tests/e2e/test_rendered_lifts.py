@@ -12,9 +12,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from barpath import pipeline, schema, synth
+from barpath import pipeline, schema, synth, video
 from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
+from media import slow_motion_copy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -270,3 +271,41 @@ def test_a_plate_not_seen_clearly_is_refused_not_misread(name, tmp_path) -> None
     with pytest.raises(NoPlateFoundError, match="seen clearly"):
         pipeline.process(clip, tmp_path / "out", pipeline.Options(render_video=False))
     assert not (tmp_path / "out" / "path.json").exists()
+
+
+def test_a_slow_motion_clip_is_measured_as_lifted_and_timed_as_it_plays(tmp_path) -> None:
+    """An Android phone films slow motion at 120 fps and writes the frames 1/30 s apart, tagging the
+    camera's rate (`com.android.capture.fps`). Read on the file's clock the clean read 4x slow (0.30 m/s
+    for 1.20); now the lift is measured on the camera's clock, and times stay the video's."""
+    spec = synth.SynthSpec(lift="clean", n_reps=1, seed=4, fps=120.0)
+    truth = synth.render_clip(spec, tmp_path / "filmed.mp4")
+    tagged = slow_motion_copy(tmp_path / "filmed.mp4", tmp_path / "tagged.mp4", 4.0, capture_fps=120.0)
+    out = pipeline.process(tagged, tmp_path / "out")
+    doc = json.loads(out.path_json.read_text())
+    schema.validate(doc)
+    assert doc["video"]["slow_motion"] == 4.0 and doc["video"]["capture_fps"] == 120.0
+    assert doc["video"]["fps"] == pytest.approx(30.0, rel=0.01)
+    # Times are the video's: the overlay, the web app's player and path.json agree on them.
+    t = np.array([f["t"] for f in doc["frames"]])
+    assert np.max(np.abs(t - 4.0 * np.asarray(truth.t))) < 1e-3
+    overlay = video.probe(out.overlay)
+    assert overlay.duration_s == pytest.approx(video.probe(tagged).duration_s, abs=0.1)
+    assert doc["summary"]["rep_count"] == 1
+    got, want = doc["reps"][0]["concentric"], truth.reps[0].concentric
+    assert abs(got["mean_velocity_mps"] - want.mean_velocity_mps) <= MAX_MCV_ERR_MPS
+    assert abs(got["duration_s"] - want.duration_s) < 0.02  # the lift's seconds
+    assert abs(got["start_t"] - 4.0 * want.start_t) < 4.0 * 0.02  # the video's
+    vy = [f["vy_mps"] - g.vy_mps for f, g in zip(doc["frames"], truth.frames, strict=True) if g.visible > 0.6]
+    assert float(np.sqrt(np.mean(np.square(vy)))) <= 0.05
+    # Slowed with nothing saying so (an iPhone's export): told by hand, the same numbers.
+    plain = slow_motion_copy(tmp_path / "filmed.mp4", tmp_path / "plain.mp4", 4.0)
+    by_hand = pipeline.process(
+        plain, tmp_path / "by-hand", pipeline.Options(render_video=False, slow_motion=4.0)
+    )
+    again = json.loads(by_hand.path_json.read_text())
+    assert again["video"]["slow_motion"] == 4.0 and again["video"]["capture_fps"] == pytest.approx(
+        120.0, rel=0.01
+    )
+    assert again["reps"][0]["concentric"]["mean_velocity_mps"] == pytest.approx(
+        got["mean_velocity_mps"], abs=1e-3
+    )

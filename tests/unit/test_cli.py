@@ -65,6 +65,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert bad_plate.returncode == 2 and "plate diameter" in bad_plate.stderr
     bad_detector = run("process", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--detector", "yolo")
     assert bad_detector.returncode == 2
+    for factor in ("0.5", "100", "fast"):  # faster than filmed, beyond any camera, not a number
+        bad_slow = run("process", str(tmp_path / "x.mp4"), "-o", str(tmp_path), "--slow-motion", factor)
+        assert bad_slow.returncode == 2 and "slow-motion" in bad_slow.stderr, factor
 
 
 def test_version_and_module_entry_point() -> None:
@@ -156,6 +159,19 @@ def test_report_says_when_the_camera_was_turned_from_side_on() -> None:
     assert "turned" not in format_report(doc)
     doc["calibration"]["plate_aspect"] = 0.7134
     assert "view              turned from side-on (plate 0.71 as wide as tall)" in format_report(doc)
+
+
+def test_report_says_when_the_video_is_slow_motion() -> None:
+    from barpath.cli import format_report
+
+    doc = {"calibration": {"meters_per_pixel": 0.002}, "reps": [], "summary": {"rep_count": 0}}
+    doc["video"] = {"fps": 30.0}  # path.json from before slow_motion existed
+    assert "slow motion" not in format_report(doc)
+    doc["video"] = {"fps": 30.0, "slow_motion": 1.0, "capture_fps": None}
+    assert "slow motion" not in format_report(doc)
+    doc["video"] = {"fps": 30.0, "slow_motion": 8.0, "capture_fps": 240.0}
+    want = "slow motion       8x, filmed at 240 fps: durations and velocities as lifted"
+    assert want in format_report(doc)
 
 
 def test_report_says_how_many_reps_the_clip_cut_off() -> None:

@@ -19,7 +19,7 @@ from barpath.errors import (
     UnreadableVideoError,
     VideoTooLargeError,
 )
-from media import make_audio_only, make_clip, make_image, truncate, vfr_times
+from media import make_audio_only, make_clip, make_image, slow_motion_copy, truncate, vfr_times
 
 pytestmark = pytest.mark.unit
 
@@ -54,6 +54,31 @@ def test_common_codecs_and_containers_decode_with_exact_times(
     assert all(f.image.shape == (144, 176, 3) and f.image.dtype == np.uint8 for f in got)
     # testsrc2 moves: consecutive frames differ, so these are real decoded pictures, not one repeated.
     assert np.abs(got[0].image.astype(int) - got[10].image.astype(int)).mean() > 1
+
+
+@pytest.mark.parametrize(
+    ("filmed_fps", "factor", "capture_fps", "slowdown"),
+    [
+        (240, 8.0, 240.0, 8.0),  # Android slow motion: filmed at 240 fps, written 1/30 s apart
+        (120, 4.0, 120.0, 4.0),
+        (30, 1.0, 30.0, 1.0),  # the tag on a real-time file (a phone filming 30 fps says so)
+        (30, 1.0, 2.0, 1.0),  # time-lapse: left alone
+        (240, 8.0, None, 1.0),  # slowed with nothing saying so (an exported iPhone clip): the file's times
+    ],
+)
+def test_slow_motion_frames_carry_the_lifts_time(
+    tmp_path: Path, filmed_fps: int, factor: float, capture_fps: float | None, slowdown: float
+) -> None:
+    n = 120
+    real = make_clip(tmp_path / "real.mp4", size=(64, 48), fps=filmed_fps, frames=n)
+    slowed = slow_motion_copy(real, tmp_path / "slowed.mp4", factor, capture_fps)
+    info = video.probe(slowed)
+    assert info.fps == pytest.approx(filmed_fps / factor, rel=0.02)  # the file plays slowed
+    assert info.capture_fps == capture_fps
+    # The stream's own rate, not the average (which counts the last frame's length): 8, not 7.95.
+    assert info.slowdown == pytest.approx(slowdown, rel=1e-6)
+    t = [f.t for f in video.frames(info)]
+    assert t == pytest.approx([k / filmed_fps * factor / slowdown for k in range(n)], abs=1e-3)
 
 
 def _corner_means(image: np.ndarray) -> dict[str, float]:

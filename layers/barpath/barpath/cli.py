@@ -125,6 +125,14 @@ def _add_process(subparsers: Any) -> None:
         choices=("squat", "bench", "press", "deadlift", "clean", "snatch"),
         help="only says where reps start (top or floor); read from the motion by default",
     )
+    p.add_argument(
+        "--slow-motion",
+        type=_slowdown,
+        default=None,
+        metavar="FACTOR",
+        help="the video plays FACTOR times slower than filmed (8: 240 fps shown at 30); read from the "
+        "file where it says (Android phones do), else 1; 1 also overrides the file",
+    )
     p.add_argument("--no-video", action="store_true", help="skip overlay.mp4 (faster)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_process)
@@ -137,6 +145,18 @@ def _positive_mm(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not (math.isfinite(value) and 100.0 <= value <= 1000.0):
         raise argparse.ArgumentTypeError(f"{text} mm is not a plate diameter (100-1000 mm)")
+    return value
+
+
+def _slowdown(text: str) -> float:
+    from barpath.video import MAX_SLOWDOWN
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and 1.0 <= value <= MAX_SLOWDOWN):
+        raise argparse.ArgumentTypeError(f"{text} is not a slow-motion factor (1-{MAX_SLOWDOWN:.0f})")
     return value
 
 
@@ -154,6 +174,7 @@ def _run_process(args: argparse.Namespace) -> int:
         model=args.model,
         render_video=not args.no_video,
         lift=args.lift,
+        slow_motion=args.slow_motion,
     )
     # Probed once: the frame count sizes the progress bar and the pipeline reuses the probe.
     info = video.probe(path, options.limits)
@@ -292,6 +313,11 @@ def format_report(doc: dict[str, Any]) -> str:
         lines.append(f"camera            moved (up to {moved} px at the bar): measured against the room")
     elif camera == "unmeasured":
         lines.append(f"camera            not followed ({summary.get('camera_note', 'no background')})")
+    slow = doc.get("video", {}).get("slow_motion", 1.0)
+    if slow != 1.0:
+        filmed = doc["video"].get("capture_fps")
+        at = f", filmed at {filmed:.0f} fps" if filmed else ""
+        lines.append(f"slow motion       {slow:g}x{at}: durations and velocities as lifted")
     aspect = doc["calibration"].get("plate_aspect", 1.0)
     if aspect != 1.0:
         lines.append(

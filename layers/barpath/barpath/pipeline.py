@@ -42,6 +42,9 @@ class Options:
     progress: Callable[[int], None] | None = None  # called with the number of frames tracked
     render_progress: Callable[[int], None] | None = None  # ... and of overlay frames encoded
     lift: str | None = None  # optional hint for where reps start (kinematics.analyse); None: from motion
+    # How many times slower than filmed the clip plays (8: 240 fps slow motion written at 30 fps);
+    # None: as the file says (video.VideoInfo.slowdown), 1.0 where it says nothing.
+    slow_motion: float | None = None
 
 
 @dataclass
@@ -69,6 +72,8 @@ def process(
     `info`: the probe of `video_path` under `options.limits`, where the caller already has it."""
     opts = options or Options()
     info = info or video.probe(Path(video_path), opts.limits)
+    if opts.slow_motion is not None:
+        info = replace(info, slowdown=opts.slow_motion)
     if min(info.width, info.height) < MIN_SIDE_PX:
         # No plate fits in a sliver (1x1, 4097x3), and the detectors' downscaling would collapse it.
         raise NoPlateFoundError(
@@ -93,6 +98,9 @@ def process(
         analysis.x_px = analysis.x_px * aspect  # back to the picture's pixels, like every position
         analysis.calibration.plate_aspect = round(aspect, 4)
     analysis.summary.update(view.summary())
+    # Tracked and measured on the lift's clock; times in the outputs are the video's, so they line up
+    # with its playback (durations and velocities stay the lift's).
+    points, analysis = _on_video_clock(points, analysis, info.slowdown)
     result = PathResult(
         video=VideoMeta(
             width=info.width,
@@ -101,6 +109,8 @@ def process(
             frame_count=len(points),
             duration_s=round(points[-1].t - points[0].t, 6) if len(points) > 1 else 0.0,
             rotation_deg=info.rotation_deg,
+            slow_motion=round(info.slowdown, 4),
+            capture_fps=_capture_fps(points, info),
         ),
         calibration=analysis.calibration,
         frames=_frames(points, analysis),
@@ -368,6 +378,27 @@ _PHASE_OF: dict[str, Literal["concentric", "eccentric"]] = {
 
 def _r(v: float | None, nd: int = 3) -> float | None:
     return None if v is None or not math.isfinite(v) else round(v, nd)
+
+
+def _on_video_clock(
+    points: list[track.TrackPoint], analysis: Analysis, slowdown: float
+) -> tuple[list[track.TrackPoint], Analysis]:
+    """Times (frames, phase starts and ends) back on the video's clock from the lift's."""
+    if slowdown == 1.0:
+        return points, analysis
+    for rep in analysis.reps:
+        for phase in (rep.concentric, rep.eccentric):
+            if phase is not None:
+                phase.start_t = round(phase.start_t * slowdown, 4)
+                phase.end_t = round(phase.end_t * slowdown, 4)
+    return [replace(p, t=p.t * slowdown) for p in points], replace(analysis, t=analysis.t * slowdown)
+
+
+def _capture_fps(points: list[track.TrackPoint], info: video.VideoInfo) -> float | None:
+    """The camera's frame rate: what the file says, else (slow motion set by hand) the measured one."""
+    if info.capture_fps is not None or info.slowdown == 1.0:
+        return info.capture_fps
+    return round(_measured_fps(points, info.fps) * info.slowdown, 3)
 
 
 def _measured_fps(points: list[track.TrackPoint], nominal: float) -> float:

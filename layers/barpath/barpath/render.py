@@ -566,14 +566,15 @@ def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    t = np.asarray(analysis.t, dtype=np.float64)
+    t = np.asarray(analysis.t, dtype=np.float64)  # the video's clock, as path.json's times
+    slow = result.video.slow_motion
     calibrated = result.calibration.meters_per_pixel is not None
     vy = np.asarray(analysis.vy_mps, dtype=np.float64)
     unit = "m/s"
     note = ""
     if not calibrated or vy.shape != t.shape or not np.isfinite(vy).any():
         # Without a scale, pixels per second up: the shape of the lift is still worth seeing.
-        vy = _px_velocity(t, np.asarray(analysis.y_px, dtype=np.float64))
+        vy = _px_velocity(t / slow, np.asarray(analysis.y_px, dtype=np.float64))
         unit = "px/s"
         note = (
             "no scale: plate not measured, velocity in pixels per second"
@@ -606,7 +607,11 @@ def render_plot(result: PathResult, analysis: Analysis, out_path: Path) -> None:
             va="bottom",
             fontsize=8,
         )
-    ax.set_xlabel("time (s)")
+    if slow != 1.0:
+        filmed = f", filmed at {result.video.capture_fps:.0f} fps" if result.video.capture_fps else ""
+        ax.set_xlabel(f"time in the video (s): slow motion {slow:g}x{filmed}; velocities as lifted")
+    else:
+        ax.set_xlabel("time (s)")
     ax.set_ylabel(f"vertical velocity ({unit})")
     count = len(result.reps)
     ax.set_title(

@@ -25,6 +25,11 @@ class VideoMeta:
     frame_count: int
     duration_s: float
     rotation_deg: int
+    # The clip plays this many times slower than it was filmed (a phone's slow motion; 1.0: real time).
+    # Times (`t`, `start_t`, `end_t`) are the video's, so they line up with its playback; durations and
+    # velocities are the lift's, as it happened.
+    slow_motion: float = 1.0
+    capture_fps: float | None = None  # the camera's frame rate, where the file says (or slow_motion set)
 
 
 @dataclass

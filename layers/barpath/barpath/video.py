@@ -64,12 +64,17 @@ class VideoInfo:
     limits: Limits = field(default_factory=Limits)  # enforced again while decoding (unknown durations)
     # (matrix, primaries, transfer) as ffmpeg names them, when the file says; the overlay keeps them.
     colour: tuple[str, str, str] | None = None
+    # The camera's own frame rate, when the file says (Android writes `com.android.capture.fps`).
+    capture_fps: float | None = None
+    # How many times slower than filmed the file plays: a phone's slow motion films at 240 fps and
+    # writes the frames 1/30 s apart (8). Frame times `t` are the lift's, the file's times divided by it.
+    slowdown: float = 1.0
 
 
 @dataclass
 class Frame:
     i: int  # 0-based decode order after dropping undecodable frames
-    t: float  # seconds since the first frame's presentation time
+    t: float  # seconds since the first frame's presentation time (over VideoInfo.slowdown: the lift's)
     image: npt.NDArray[np.uint8]  # BGR, upright, HxWx3
     # Added by the video work: seconds since the file's start (where its earliest stream begins), the
     # clock the audio is on too; the overlay uses it to keep sound and picture in step.
@@ -92,6 +97,7 @@ _TBR = re.compile(r"([\d.]+)(k?) tbr")
 _DURATION = re.compile(r"Duration: (?:(\d+):(\d+):([\d.]+)|N/A)(?:, start: (-?[\d.]+))?")
 _DISPLAY_MATRIX = re.compile(r"display ?matrix: rotation of (-?[\d.]+) degrees", re.IGNORECASE)
 _ROTATE_TAG = re.compile(r"^\s*rotate\s*: (-?\d+)\s*$")
+_CAPTURE_FPS = re.compile(r"^\s*com\.android\.capture\.fps\s*: ([\d.]+)\s*$")
 _INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^ ]+)*), from ")
 _BAD_SIZE = re.compile(r"Picture size (\d+)x(\d+) (?:is invalid|exceeds)")
 _IMAGE_FORMATS = re.compile(r"^(image2|.*_pipe)$")
@@ -162,10 +168,15 @@ def _parse_header(path: Path, size: int, log: str, limits: Limits) -> VideoInfo:
     streams: list[_Stream] = []
     duration: float | None = None
     start = 0.0
+    capture_fps: float | None = None
     for ln in lines:
         m = _STREAM.match(ln)
         if m:
             streams.append(_Stream(int(m.group(1)), m.group(2), m.group(3), m.group(4)))
+            continue
+        cap = _CAPTURE_FPS.match(ln)
+        if cap:
+            capture_fps = float(cap.group(1)) or None
             continue
         d = _DURATION.search(ln)
         if d and not streams:
@@ -224,7 +235,29 @@ def _parse_header(path: Path, size: int, log: str, limits: Limits) -> VideoInfo:
         start_s=start,
         limits=limits,
         colour=_colour(v.rest),
+        capture_fps=capture_fps,
+        slowdown=slowdown_of(capture_fps, _playback_rate(fps, _rate(_TBR, v.rest))),
     )
+
+
+# A capture rate this much above the file's is slow motion (a few % is a rounded or measured rate).
+SLOW_MOTION_MIN = 1.1
+MAX_SLOWDOWN = 40.0  # 960 fps shown at 24: anything beyond is a broken tag, not a camera
+
+
+def _playback_rate(fps: float, tbr: float | None) -> float:
+    """The rate the frames are written at: the average rate counts the last frame's length too (30.02
+    for 30), the stream's own rate (tbr) does not, where the two agree."""
+    return tbr if tbr and abs(tbr - fps) <= 0.02 * fps else fps
+
+
+def slowdown_of(capture_fps: float | None, fps: float) -> float:
+    """How many times slower than filmed a file with these rates plays (1.0: in real time). A capture
+    rate below the file's (time-lapse) is left alone: a lift filmed that way cannot be tracked anyway."""
+    if not capture_fps or fps <= 0:
+        return 1.0
+    ratio = capture_fps / fps
+    return ratio if SLOW_MOTION_MIN <= ratio <= MAX_SLOWDOWN else 1.0
 
 
 def _colour(stream_rest: str) -> tuple[str, str, str] | None:
@@ -363,9 +396,7 @@ def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Generator[Fr
     # in well under a millisecond a frame. cv2 knows only BT.601 limited range, so ffmpeg
     # hands over that (free for most files; BT.709 phone video gets the matrix change it needs anyway).
     # An odd size is padded to even and cropped back.
-    chain = (
-        f"scale=w={w}:h={h}:flags=area:out_color_matrix=bt601:out_range=tv,pad={ew}:{eh},format=yuv420p"
-    )
+    chain = f"scale=w={w}:h={h}:flags=area:out_color_matrix=bt601:out_range=tv,pad={ew}:{eh},format=yuv420p"
     for i, t, pts, data in _decode(info, chain, "yuv420p", (eh * 3 // 2, ew), threads=DECODE_THREADS):
         bgr = cv2.cvtColor(data, cv2.COLOR_YUV2BGR_I420)
         yield Frame(i, t, np.asarray(bgr[:h, :w] if (ew, eh) != (w, h) else bgr, np.uint8), pts)
@@ -460,10 +491,10 @@ def _decode(
                     first = stamp - (last_rel + step if last_rel is not None else 0)
                 rel = stamp - first
             pts = float(rel + (first or 0))
-            t = float(rel)
+            t = float(rel) / info.slowdown
             if t <= last_t:  # a repeated or backwards time (broken muxing): players drop these too
                 continue
-            if t > info.limits.max_duration_s:
+            if float(rel) > info.limits.max_duration_s:
                 raise VideoTooLargeError(
                     f"{info.path.name}: longer than the {info.limits.max_duration_s:.0f} s limit"
                 )
