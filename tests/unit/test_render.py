@@ -386,3 +386,21 @@ def test_the_end_table_marks_a_rep_whose_drive_may_be_partly_unseen() -> None:
     result.reps[0].concentric.seen_whole = False
     rows = render._Painter(W, H, track, result.reps, calibrated=True)._table().lines
     assert [r[:3] for r in rows[1:2]] == [" 1*"] and rows[-1] == "* partly unseen"
+
+
+def test_the_numbers_panel_marks_a_rep_whose_drive_may_be_partly_unseen() -> None:
+    times = [k / 30 for k in range(90)]
+    result, analysis = build(times)
+    track = render._track(result, analysis)
+    rep = result.reps[0]
+    during, after = (
+        times.index(min(times, key=lambda t: abs(t - want)))
+        for want in ((rep.concentric.start_t + rep.concentric.end_t) / 2, rep.concentric.end_t + 0.1)
+    )
+
+    def panel(k: int) -> list[str]:
+        return render._Painter(W, H, track, result.reps, calibrated=True)._numbers(k, times[k]).lines
+
+    assert panel(during)[0] == "Rep 1" and "* partly unseen" not in panel(after)
+    rep.concentric.seen_whole = False
+    assert panel(during)[0] == "Rep 1*" and panel(after)[-1] == "* partly unseen"

@@ -360,7 +360,7 @@ class _Painter:
         if rep is None:
             lines.append("Rep -")
         else:
-            lines.append(f"Rep {rep.index}")
+            lines.append(f"Rep {rep.index}" + ("" if rep.concentric.seen_whole else "*"))
         if self.calibrated and k < len(self.track.vy) and math.isfinite(self.track.vy[k]):
             lines.append(f"v {self.track.vy[k]:+.2f} m/s")
         if not self.calibrated:
@@ -369,6 +369,8 @@ class _Painter:
             c = rep.concentric
             lines.append(f"mean {_num(c.mean_velocity_mps)}  peak {_num(c.peak_velocity_mps)} m/s")
             lines.append(f"ROM {_num(c.displacement_m)} m")
+            if not c.seen_whole:
+                lines.append("* partly unseen")  # as in the end table
         return self._text_box(lines, (self._pad(), self._pad()))
 
     def _rep_for(self, k: int, t: float) -> Rep | None:
