@@ -28,6 +28,8 @@ CASES = {
     "deadlift": synth.SynthSpec(lift="deadlift", n_reps=3, seed=3),
     "clean": synth.SynthSpec(lift="clean", n_reps=1, seed=4),
     "squat-vfr-phone": synth.SynthSpec(lift="squat", n_reps=3, vfr=True, seed=5),
+    # A phone's slow-motion original, written in real time (an iPhone's): 240 frames a second.
+    "clean-240fps": synth.SynthSpec(lift="clean", n_reps=1, fps=240.0, seed=4),
     "squat-rotated-90": synth.SynthSpec(
         lift="squat", n_reps=3, rotation_deg=90, width=720, height=1280, seed=6
     ),
