@@ -7,7 +7,10 @@ Softer rims score lower: the distractor deadlift's green plate was once no longe
 
 Mirrored: the lifter faces the other way; the same path comes out, mirrored.
 
-With a long setup: the lifter stands at the bar seconds longer before the pull."""
+With a long setup: the lifter stands at the bar seconds longer before the pull.
+
+In slow motion: the frames written twice as far apart and tagged with the camera's rate, as an Android
+phone writes slow motion; the same lift comes out, on the video's clock."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import pytest
 
 from barpath import pipeline
 from barpath.ffmpeg import exe
+from media import slow_motion_copy
 
 from .test_footage_tracking import CLIPS
 
@@ -174,3 +178,30 @@ def test_a_long_setup_before_the_pull_still_finds_the_moving_plate(footage_dir: 
     assert all(f.x is not None and f.y is not None for f in held)
     off = max(math.hypot(f.x - start.x, f.y - start.y) for f in held if f.x is not None and f.y is not None)
     assert off <= 0.05 * (original.calibration.plate_radius_px or 0.0), f"{off:.1f} px from the plate"
+
+
+def test_a_slow_motion_copy_reads_like_the_original(footage_dir: Path, tmp_path: Path) -> None:
+    """The hand-held 60 fps squat, its frames untouched (stream copy) but written 1/30 s apart and tagged
+    as filmed at 59.94 fps. Read on the file's clock it was a squat at half its speed."""
+    src = footage_dir / "squat-side-60fps-portrait.mp4"
+    opts = pipeline.Options(render_video=False)
+    original = pipeline.process(src, tmp_path / "a", opts).result
+    slowed = slow_motion_copy(src, tmp_path / "slowed.mp4", 2.0, capture_fps=59.94)
+    copy = pipeline.process(slowed, tmp_path / "b", opts).result
+
+    assert copy.video.slow_motion == pytest.approx(2.0, rel=1e-3)
+    # The copy loses the original's edit list, which hides its last two frames.
+    n = len(original.frames)
+    assert len(copy.frames) in (n, n + 2)
+    assert [f.t for f in copy.frames[:n]] == pytest.approx([2 * f.t for f in original.frames], abs=1e-3)
+    apart = [
+        math.hypot(p.x - q.x, p.y - q.y)
+        for p, q in zip(copy.frames, original.frames, strict=False)
+        if p.x is not None and p.y is not None and q.x is not None and q.y is not None
+    ]
+    assert len(apart) == n and max(apart) < 0.01  # the same frames, the same plate, the same fits
+    assert copy.summary["rep_count"] == original.summary["rep_count"] == 1
+    a, b = original.reps[0].concentric, copy.reps[0].concentric
+    assert b.mean_velocity_mps == pytest.approx(a.mean_velocity_mps, abs=1e-3)
+    assert b.duration_s == pytest.approx(a.duration_s, abs=1e-3)
+    assert b.start_t == pytest.approx(2 * a.start_t, abs=2e-3)
