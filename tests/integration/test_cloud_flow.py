@@ -13,6 +13,7 @@ import pytest
 from barpath import schema
 from barpath.aws.keys import result_keys
 from barpath.local import HANDLER_FILE, NOTIFIER_FILE, REPO, LambdaContext, LocalCloud, load_function
+from media import make_clip
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +121,17 @@ def test_long_video_goes_to_batch_and_the_job_finishes_it(
     assert len(final) == 1
     _check_succeeded(cloud, final[0], key, "batch")
     assert final[0]["job_id"] == msg["job_id"]
+
+
+def test_a_high_frame_rate_clip_is_costed_by_its_frames(
+    cloud: LocalCloud, handler: Any, tmp_path: Path
+) -> None:
+    """2 s filmed at 240 fps is 16 s of work at 30 fps: ~124 s by the default costs, more than the 100 s
+    this invocation has left (2 s at 30 fps, ~68 s, would fit): the job goes to Batch, not a timeout."""
+    clip = make_clip(tmp_path / "slow-mo.mp4", size=(160, 120), fps=240, seconds=2)
+    handler(cloud.upload(clip, "uploads/slow-mo.mp4"), LambdaContext(timeout_s=100.0))
+    msgs = cloud.notifications()
+    assert [(m["status"], m["route"]) for m in msgs] == [("queued", "batch")]
 
 
 def test_large_upload_goes_to_batch_without_download(

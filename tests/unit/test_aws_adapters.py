@@ -57,6 +57,10 @@ def test_routing_size_then_duration_then_clock() -> None:
     # 10 s of video needs ~2*10+30 = 50 s: fine with 51 s left, not with 49 s.
     assert routing.by_duration(10, 51, SETTINGS).route == "lambda"
     assert routing.by_duration(10, 49, SETTINGS).route == "batch"
+    # The cost is per frame: 10 s at 240 fps (a slow-motion original) is 80 s at 30 fps, ~190 s.
+    assert routing.by_duration(10, 189, SETTINGS, fps=240.0).route == "batch"
+    assert routing.by_duration(10, 191, SETTINGS, fps=240.0).route == "lambda"
+    assert routing.by_duration(10, 51, SETTINGS, fps=24.0).route == "lambda"  # no cheaper than 30 fps
 
 
 def test_settings_refuse_a_missing_deployment_variable() -> None:

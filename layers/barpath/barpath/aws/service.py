@@ -60,7 +60,7 @@ def handle_upload(ref: UploadRef, settings: Settings, *, request_id: str | None,
             video_path = storage.download(ref, work / _local_name(ref.key))
             info = _probe(video_path, settings)
             remaining = remaining_s() if remaining_s is not None else None
-            decision = routing.by_duration(info.duration_s, remaining, settings)
+            decision = routing.by_duration(info.duration_s, remaining, settings, info.fps)
             if decision.route == "batch":
                 return _queue(ref, settings, request_id, decision.reason)
             return process_and_publish(ref, settings, video_path, work / "out", route="lambda",
