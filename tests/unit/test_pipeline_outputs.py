@@ -151,3 +151,12 @@ def _seen_from(to_first: list, j: int, k: int, x: float, y: float) -> tuple[floa
     """Frame j's pixel (x, y) as frame k shows that place."""
     v = np.linalg.inv(to_first[k]) @ to_first[j] @ np.array([x, y, 1.0])
     return float(v[0] / v[2]), float(v[1] / v[2])
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.5, 41.0])
+def test_a_slow_motion_factor_outside_1_to_40_is_refused(tmp_path: Path, factor: float) -> None:
+    clip = tmp_path / "lift.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30", "-frames:v", "3", str(clip)])
+    with pytest.raises(ValueError, match="slow_motion"):
+        pipeline.process(clip, tmp_path / "out", pipeline.Options(slow_motion=factor))
+    assert not (tmp_path / "out").exists()

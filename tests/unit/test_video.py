@@ -19,7 +19,7 @@ from barpath.errors import (
     UnreadableVideoError,
     VideoTooLargeError,
 )
-from media import make_audio_only, make_clip, make_image, slow_motion_copy, truncate, vfr_times
+from media import make_audio_only, make_clip, make_image, run, slow_motion_copy, truncate, vfr_times
 
 pytestmark = pytest.mark.unit
 
@@ -79,6 +79,16 @@ def test_slow_motion_frames_carry_the_lifts_time(
     assert info.slowdown == pytest.approx(slowdown, rel=1e-6)
     t = [f.t for f in video.frames(info)]
     assert t == pytest.approx([k / filmed_fps * factor / slowdown for k in range(n)], abs=1e-3)
+
+
+@pytest.mark.parametrize("tag", ["...", "fast", "0", "-240"])
+def test_a_broken_capture_rate_tag_is_no_slow_motion(tmp_path: Path, tag: str) -> None:
+    real = make_clip(tmp_path / "real.mp4", size=(64, 48), fps=30, frames=6)
+    tagged = tmp_path / "tagged.mp4"
+    run(["-i", str(real), "-c", "copy", "-movflags", "use_metadata_tags"]
+        + ["-metadata", f"com.android.capture.fps={tag}", str(tagged)])  # fmt: skip
+    info = video.probe(tagged)
+    assert (info.capture_fps, info.slowdown) == (None, 1.0)
 
 
 def _corner_means(image: np.ndarray) -> dict[str, float]:

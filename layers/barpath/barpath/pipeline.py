@@ -73,6 +73,8 @@ def process(
     opts = options or Options()
     info = info or video.probe(Path(video_path), opts.limits)
     if opts.slow_motion is not None:
+        if not 1.0 <= opts.slow_motion <= video.MAX_SLOWDOWN:
+            raise ValueError(f"slow_motion {opts.slow_motion} is not 1-{video.MAX_SLOWDOWN:g}")
         info = replace(info, slowdown=opts.slow_motion)
     if min(info.width, info.height) < MIN_SIDE_PX:
         # No plate fits in a sliver (1x1, 4097x3), and the detectors' downscaling would collapse it.
