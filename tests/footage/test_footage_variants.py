@@ -85,29 +85,34 @@ def test_a_re_encoded_copy_reads_like_the_original(clip: str, footage_dir: Path,
     assert float(np.median(apart)) <= 0.03 * a.plate_radius_px, clip
 
 
-# 640x360 copies (the size a messaging app's data saver sends) at a CRF and x264 preset (veryfast: a
-# phone's quick encode; medium: ffmpeg's default), and what went wrong there.
+# Small copies (640 px on the long side: the size a messaging app's data saver sends; 848: its standard
+# size) at a CRF and x264 preset (veryfast: a phone's quick encode; medium: ffmpeg's default), and what
+# went wrong there.
 SMALL_COPIES = [
     # Its 30 px plate's measured aspect scattered (1.01-1.62); the median, 1.19, stretched the frames
     # as for a camera looking down: 0.61 m/s for the original's 0.45.
-    ("deadlift-outdoor-backlit", "23", "veryfast"),
+    ("deadlift-outdoor-backlit", 640, "23", "veryfast"),
     # Seeding took the flange inside its plate's rim (0.79 of it) for the plate: 0.65 m/s for 0.45.
-    ("deadlift-outdoor-backlit", "23", "medium"),
+    ("deadlift-outdoor-backlit", 640, "23", "medium"),
     # The pull starts on the first frame; the smoothed speed there read 10.5 % of the pull's top speed,
     # over the 10 % a clip cut mid-pull was told by: 0 reps, 1 cut off.
-    ("deadlift-plate-cut-off", "28", "veryfast"),
+    ("deadlift-plate-cut-off", 640, "28", "veryfast"),
+    # In the blurred rise the box tracker lost the plate; re-detection found it where it was expected
+    # but zeroed its speed, so six frames coasted standing still (`predicted`) and the smoothed pull
+    # bridging them read 1.06 m/s for 1.15.
+    ("clean-black-plate-a", 848, "32", "veryfast"),
 ]
 
 
-@pytest.mark.parametrize("clip,crf,preset", SMALL_COPIES)
-def test_a_640_px_copy_reads_like_the_original(
-    clip: str, crf: str, preset: str, footage_dir: Path, tmp_path: Path
+@pytest.mark.parametrize("clip,long_side,crf,preset", SMALL_COPIES)
+def test_a_small_copy_reads_like_the_original(
+    clip: str, long_side: int, crf: str, preset: str, footage_dir: Path, tmp_path: Path
 ) -> None:
     opts = pipeline.Options(render_video=False)
     src = footage_dir / f"{clip}.mp4"
     original = pipeline.process(src, tmp_path / "a", opts).result
     small = tmp_path / "small.mp4"
-    reencode(src, small, long_side=640, crf=crf, preset=preset)
+    reencode(src, small, long_side=long_side, crf=crf, preset=preset)
     copy = pipeline.process(small, tmp_path / "b", opts).result
 
     assert copy.calibration.plate_aspect == 1.0
@@ -116,6 +121,10 @@ def test_a_640_px_copy_reads_like_the_original(
     va = original.reps[0].concentric.mean_velocity_mps
     vb = copy.reps[0].concentric.mean_velocity_mps
     assert abs(vb - va) <= max(0.03, 0.05 * va), f"{clip}: {vb:.2f} m/s, the original {va:.2f}"
+    # Every frame of the drive seen, as in the original (none coasted blind).
+    drive = copy.reps[0].concentric
+    blind = [f.i for f in copy.frames if drive.start_t <= f.t <= drive.end_t and f.state == "predicted"]
+    assert not blind, f"{clip}: frames {blind} of the drive coasted"
 
 
 # Mirrored: the lifter faces the other way (half of all clips). The outdoor deadlift's plate shows a

@@ -154,6 +154,61 @@ def test_box_tracker_carries_plate_where_flow_and_rim_fit_fail(
     assert window_error(boxed) < 0.5 * window_error(coasted)
 
 
+def test_a_plate_re_detected_where_it_was_expected_keeps_its_speed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a frame of a fast move the rim fit and the flow fail and re-detection finds the plate where the
+    track expected it; the next frames show nothing (blur), so the tracker coasts. Re-detection used to
+    zero its speed, and those frames stood still while the bar moved on (a clean copied at 848 px, CRF
+    32: six frames, its pull 1.06 m/s for 1.15). The same plate found going on keeps its speed."""
+    gt = render_clip(SynthSpec(lift="clean", **SMALL), tmp_path / "clean.mp4")
+    info = video.probe(tmp_path / "clean.mp4")
+    vy = np.array([f.vy_mps for f in gt.frames])
+    fast = [i for i in np.nonzero(np.abs(vy) > 1.0)[0] if i > len(gt.frames) / 2]  # after seeding
+    found_at = int(fast[0]) + 2
+    window = set(range(found_at + 1, found_at + 4))
+    now = {"i": -1}
+    real_flow, real_rim, real_start = (
+        track_mod.PlateTracker._flow,
+        track_mod.PlateTracker._rim,
+        BoxCarrier.start,
+    )
+
+    class Finder(PlateFinder):
+        def detect(self, frame: np.ndarray) -> list[Candidate]:
+            return [] if now["i"] in window else super().detect(frame)
+
+    unseen = window | {found_at}
+    monkeypatch.setattr(
+        track_mod.PlateTracker, "_flow", lambda s, sm: None if now["i"] in unseen else real_flow(s, sm)
+    )
+    monkeypatch.setattr(
+        track_mod.PlateTracker, "_rim", lambda s, *a: None if now["i"] in unseen else real_rim(s, *a)
+    )
+    monkeypatch.setattr(
+        BoxCarrier, "start", lambda *a, **k: False if now["i"] in unseen else real_start(*a, **k)
+    )
+    monkeypatch.setattr(track_mod, "REDETECT_EVERY_S", 0.0)  # re-detection is due whenever no rim is fitted
+    monkeypatch.setattr(track_mod, "RECHECK_EVERY_S", 0.0)
+
+    def coast_error() -> float:
+        def before(fr: video.Frame) -> None:
+            now["i"] = fr.i
+
+        points = list(track(frames_telling(info, before), Finder(), info))
+        check_timeline(points, gt)
+        assert points[found_at].state == "detected"
+        assert all(points[i].state == "predicted" for i in window), [points[i].state for i in sorted(window)]
+        err = [np.hypot(points[i].x - gt.frames[i].x, points[i].y - gt.frames[i].y) for i in window]  # type: ignore[operator]
+        return float(np.mean(err))
+
+    going_on = coast_error()
+    monkeypatch.setattr(track_mod, "REDETECT_GOES_ON", 0.0)  # as before: every re-detection starts at rest
+    standstill = coast_error()
+    assert going_on < 0.5 * standstill, f"coasting error {going_on:.1f} px vs {standstill:.1f} at rest"
+    assert going_on < 0.25 * gt.plate_radius_px, f"{going_on:.1f} px vs {standstill:.1f} at rest"
+
+
 def test_a_weak_fit_on_the_rim_takes_back_a_drifted_flow() -> None:
     """A rim fit too weak to be trusted alone replaces the unconfirmed flow where its circle lies on the
     plate's rim and the flow's does not. Not where the flow is on the rim and the fit is off it, not

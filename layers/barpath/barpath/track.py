@@ -98,6 +98,7 @@ FLOW_STALE_S = 1.0
 BOX_TRUST_S = 0.4
 FLOW_AGREE_FIRM = 0.7  # share of corners agreeing on one motion for the flow to pin the seed
 FIT_NEAR_FLOW = 0.1  # then the rim fit must land within this many plate radii of it
+REDETECT_GOES_ON = 0.5  # plate radii from where the track expected it
 BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box centre is a weaker guess
 # Flow carried through blur integrates its errors: after a dropped bar bounced, it sat 0.3 plate radii
 # below a plate cut by the frame's edge, whose rim fits were too weak (a third of the rim in view) to take
@@ -424,8 +425,13 @@ class PlateTracker:
             if self._possible(f.x, f.y, fr.t - self.t_measured):
                 fit = f
         redetect_due = fr.t - self.t_checked >= (RECHECK_EVERY_S if trusted else REDETECT_EVERY_S)
+        goes_on = False
         if fit is None and (self.lost or redetect_due):
             fit = self._redetect(fr, seed)
+            # Found where the followed plate was expected, straight after a measured frame: the same
+            # plate going on (a blurred pull then coasts on at its speed, not standing still).
+            if fit is not None and not resumed:
+                goes_on = np.hypot(fit.x - seed[0], fit.y - seed[1]) <= REDETECT_GOES_ON * self.radius
         if fit is not None:
             self.t_fit = fr.t
             x, y = fit.x, fit.y
@@ -471,7 +477,10 @@ class PlateTracker:
             self.box.stop()
         self.measured_prev = state != "predicted"
         if self.redetected:
-            self.vx = self.vy = 0.0
+            # A plate found elsewhere starts from rest; one found going on keeps the speed it had (a
+            # re-detection in blur can sit a little off: its step is no speed to learn from).
+            if not goes_on:
+                self.vx = self.vy = 0.0
             self.t_measured = fr.t
         elif state != "predicted":
             mdt = max(fr.t - self.t, 1e-6)
