@@ -47,21 +47,23 @@ def _phase(start: float, end: float) -> Phase:
     return Phase(start, end, end - start, 0.30, 0.30 / (end - start), 0.9)
 
 
-def build(times: Sequence[float], calibrated: bool = True, reps: bool = True) -> tuple[PathResult, Analysis]:
+def build(
+    times: Sequence[float], calibrated: bool = True, reps: bool = True, y_row: float = Y_ROW
+) -> tuple[PathResult, Analysis]:
     n = len(times)
     t = np.asarray(times, dtype=np.float64)
     states = _states(n)
     frames = [
         FramePoint(k, times[k], None, None, "lost", 0.0)
         if states[k] == "lost"
-        else FramePoint(k, times[k], x_of(k), float(Y_ROW), states[k], 0.9)
+        else FramePoint(k, times[k], x_of(k), float(y_row), states[k], 0.9)
         for k in range(n)
     ]
     cal = Calibration("plate", 0.45, 90.0, 0.0025) if calibrated else Calibration("none", 0.45, None, None)
     rep_list = [Rep(1, _phase(0.0, 1.0), _phase(1.0, 2.0), 0.01)] if reps else []
     # A smoother may well fill gaps: the overlay must still draw nothing where the tracker lost the bar.
     x = np.array([x_of(k) for k in range(n)])
-    y = np.full(n, float(Y_ROW))
+    y = np.full(n, float(y_row))
     vy = np.where(t < 1.0, 0.5, -0.4) if calibrated else np.full(n, np.nan)
     phase = ["concentric" if tk < 1.0 else "eccentric" if tk < 2.0 else "rest" for tk in times]
     analysis = Analysis(
@@ -147,6 +149,13 @@ def test_overlay_keeps_every_frame_at_its_time(
 def _bright(image: np.ndarray, x: float, y: float, r: int = 1) -> int:
     xi, yi = int(round(x)), int(round(y))
     return int(image[yi - r : yi + r + 1, xi - r : xi + r + 1].max())
+
+
+def _colourful(image: np.ndarray, x: float, y: float, r: int = 3) -> int:
+    """The most saturated pixel near (x, y): the phase colours are, text and background are grey."""
+    xi, yi = int(round(x)), int(round(y))
+    patch = image[yi - r : yi + r + 1, xi - r : xi + r + 1].astype(int)
+    return int((patch.max(axis=2) - patch.min(axis=2)).max())
 
 
 def test_trail_is_drawn_where_the_bar_was_and_fades_out(
@@ -404,3 +413,73 @@ def test_the_numbers_panel_marks_a_rep_whose_drive_may_be_partly_unseen() -> Non
     assert panel(during)[0] == "Rep 1" and "* partly unseen" not in panel(after)
     rep.concentric.seen_whole = False
     assert panel(during)[0] == "Rep 1*" and panel(after)[-1] == "* partly unseen"
+
+
+def _painter(xs: Sequence[float], ys: Sequence[float], plate_r: float = 30.0) -> render._Painter:
+    times = [k / 30 for k in range(len(xs))]
+    result, analysis = build(times)
+    for f, x, y in zip(result.frames, xs, ys, strict=True):
+        f.x, f.y, f.state = x, y, "detected"
+    track = render._track(result, analysis)
+    return render._Painter(W, H, track, result.reps, calibrated=True, plate_radius_px=plate_r)
+
+
+def _hides(box: render._Box | None, xs: Sequence[float], ys: Sequence[float], r: float) -> bool:
+    assert box is not None
+    return any(
+        box.x0 < x + r and x - r < box.x1 and box.y0 < y + r and y - r < box.y1
+        for x, y in zip(xs, ys, strict=True)
+    )
+
+
+def _corner_of(box: render._Box | None) -> str:
+    assert box is not None
+    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    return ("top" if cy < H / 2 else "bottom") + "-" + ("left" if cx < W / 2 else "right")
+
+
+def test_panels_stay_top_where_the_bar_never_passes() -> None:
+    xs = [320.0] * 90
+    ys = [400.0 - 3 * k if k < 45 else 265.0 + 3 * (k - 45) for k in range(90)]  # up and down the middle
+    p = _painter(xs, ys)
+    assert (_corner_of(p.panel_box()), _corner_of(p.table_box())) == ("top-left", "top-right")
+
+
+def test_panels_keep_off_the_plate_where_the_bar_passes_the_top() -> None:
+    """A snatch overhead, a squat filmed in portrait: the plate goes where the panels would be. They move
+    to corners it never reaches, and never onto each other."""
+    # The bar rises at the right into the top right corner: the numbers stay top left, the table moves.
+    xs = [560.0] * 90
+    ys = [max(50.0, 420.0 - 6 * k) for k in range(90)]  # held overhead for the last 28 frames
+    p = _painter(xs, ys)
+    assert _corner_of(p.panel_box()) == "top-left" and _corner_of(p.table_box()) != "top-right"
+    assert not _hides(p.panel_box(), xs, ys, 30) and not _hides(p.table_box(), xs[60:], ys[60:], 30)
+    # A bar carried across the top: both panels go to the bottom, side by side.
+    xs = [40.0 + 6 * k for k in range(90)]
+    ys = [60.0] * 90
+    p = _painter(xs, ys)
+    assert {_corner_of(p.panel_box()), _corner_of(p.table_box())} == {"bottom-left", "bottom-right"}
+    assert not _hides(p.panel_box(), xs, ys, 30) and not _hides(p.table_box(), xs, ys, 30)
+
+
+def test_the_overlay_never_darkens_the_bar_under_a_panel(black_clip: Path, tmp_path: Path) -> None:
+    """Through the encoder: the bar's mark along the top row keeps its colour on every frame of the rep
+    and its light grey after it (under a panel, darkened to a third, both fade to a third; the panel's
+    white text has no colour and is too thin to fill the mark's middle)."""
+    info = video.probe(black_clip)
+    times = [f.t for f in video.frames(info)]
+    result, analysis = build(times, y_row=40.0)
+    out = tmp_path / "overlay.mp4"
+    render.render_overlay(info, result, analysis, out)
+    frames = list(video.frames(video.probe(out)))
+    measured = [k for k, f in enumerate(result.frames) if f.state == "detected"]
+
+    def faded(k: int) -> bool:
+        if analysis.phase[k] != "rest":
+            return _colourful(frames[k].image, x_of(k), 40.0) < 100
+        xi = int(round(x_of(k)))
+        return int(np.median(frames[k].image[39:42, xi - 1 : xi + 2])) < 150
+
+    dim = [k for k in measured if faded(k)]
+    assert not dim, dim
+    assert int(frames[89].image[H // 2 :].max()) > 150  # the table: moved down, still drawn

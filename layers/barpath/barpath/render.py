@@ -32,6 +32,18 @@ TRAIL_S = 2.0  # seconds of path behind the current frame
 FADE_LEVELS = 4  # the trail fades in this many steps (runs of one step are one polyline)
 EARLY_US = 100  # an overlay frame is timed this much (at most a third of a frame) before its video frame
 END_TABLE_S = 3.0  # the per-rep table shows at least this long before the end
+# Corners a panel may take, in the order tried where they hide the plate alike: the numbers top left and
+# the table top right unless the bar passes there (a snatch overhead, a squat filmed in portrait).
+PANEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+TABLE_CORNERS = ("top-right", "top-left", "bottom-right", "bottom-left")
+# How much of the plate a panel may hide over the whole clip and still keep its usual corner, in plates
+# (one frame's whole plate, or a sliver of its rim on a few frames): not worth moving the panel for.
+HIDE_SLACK = 1.0
+# Points spread evenly over the plate's middle, 0.8 of its radius (its rim may pass under a panel's edge):
+# the share of them under a panel is the share of the plate hidden.
+_DISC = 0.8 * np.array(
+    [(x, y) for x in np.linspace(-1, 1, 9) for y in np.linspace(-1, 1, 9) if x * x + y * y <= 1.0]
+)
 
 # BGR. Concentric (bar going up) green, eccentric (down) orange, anything else light grey.
 PHASE_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -230,10 +242,19 @@ class _TextBox:
 
 class _Painter:
     """What goes over frame k, drawn into three patches of the picture: the trail (the box of the whole
-    path, so known before the first frame), the numbers panel (top left) and the per-rep table (top
-    right). Each patch is drawn with coordinates relative to its own corner."""
+    path, so known before the first frame), the numbers panel and the per-rep table, each in the corner
+    that hides the plate least while it shows (the numbers top left and the table top right where the bar
+    never passes). Each patch is drawn with coordinates relative to its own corner."""
 
-    def __init__(self, width: int, height: int, track: _Track, reps: list[Rep], calibrated: bool) -> None:
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        track: _Track,
+        reps: list[Rep],
+        calibrated: bool,
+        plate_radius_px: float | None = None,
+    ) -> None:
         self.w, self.h = width, height
         self.track = track
         self.reps = reps
@@ -247,6 +268,16 @@ class _Painter:
         last_rep_end = max((_rep_end(r) for r in reps), default=math.inf)
         self.table_from = min(last_rep_end, end - END_TABLE_S)
         self._styles: dict[tuple[int, int, bool], tuple[tuple[int, int, int, int], int]] = {}
+        self.plate_r = plate_radius_px if plate_radius_px else float(self.radius)
+        self.panel_size = self._panel_size()
+        self.panel_at = self._corner(self.panel_size, self._least_hiding(self.panel_size, PANEL_CORNERS, 0.0))
+        self.table_at = (0, 0)
+        if reps:
+            size = self._size(self._table_lines())
+            panel = self._box_at(self.panel_at, self.panel_size)
+            self.table_at = self._corner(
+                size, self._least_hiding(size, TABLE_CORNERS, self.table_from, panel)
+            )
 
     # -- where things go (known before rendering) --
 
@@ -271,17 +302,59 @@ class _Painter:
 
     def panel_box(self) -> _Box | None:
         """The union of every frame's numbers panel."""
-        boxes = [self._numbers(k, float(t)).box for k, t in enumerate(self.track.t)] or [
-            self._numbers(0, 0.0).box
-        ]
-        x1, y1 = max(b.x1 for b in boxes), max(b.y1 for b in boxes)
-        return _even_box(boxes[0].x0, boxes[0].y0, x1, y1, self.w, self.h)
+        b = self._box_at(self.panel_at, self.panel_size)
+        return _even_box(b.x0, b.y0, b.x1, b.y1, self.w, self.h)
 
     def table_box(self) -> _Box | None:
         if not self.reps:
             return None
         b = self._table().box
         return _even_box(b.x0, b.y0, b.x1, b.y1, self.w, self.h)
+
+    # -- where the panels go --
+
+    def _panel_size(self) -> tuple[int, int]:
+        sizes = [self._size(self._numbers_lines(k, float(t))) for k, t in enumerate(self.track.t)] or [
+            self._size(self._numbers_lines(0, 0.0))
+        ]
+        return max(w for w, _ in sizes), max(h for _, h in sizes)
+
+    def _corner(self, size: tuple[int, int], corner: str) -> tuple[int, int]:
+        pad = self._pad()
+        x0 = pad if corner.endswith("left") else self.w - size[0] - pad
+        y0 = pad if corner.startswith("top") else self.h - size[1] - pad
+        return x0, y0
+
+    def _box_at(self, origin: tuple[int, int], size: tuple[int, int]) -> _Box:
+        x0, y0 = max(0, origin[0]), max(0, origin[1])
+        x0, y0 = x0 - x0 % 2, y0 - y0 % 2
+        return _Box(x0, y0, min(self.w, x0 + size[0]), min(self.h, y0 + size[1]))
+
+    def _least_hiding(
+        self, size: tuple[int, int], corners: tuple[str, ...], shown_from: float, avoid: _Box | None = None
+    ) -> str:
+        """The first of `corners` where a box of `size`, shown from `shown_from` on, hides the plate (its
+        disc around each measured centre, summed over the frames) within HIDE_SLACK of the least any
+        corner does; away from `avoid` (the other panel) where any corner is."""
+        tr = self.track
+        on = (tr.t >= shown_from) & np.isfinite(tr.x) & np.isfinite(tr.y)
+        px = tr.x[on, None] + self.plate_r * _DISC[None, :, 0]
+        py = tr.y[on, None] + self.plate_r * _DISC[None, :, 1]
+        boxes = [self._box_at(self._corner(size, c), size) for c in corners]
+
+        def hidden(b: _Box) -> float:
+            under = (px >= b.x0) & (px < b.x1) & (py >= b.y0) & (py < b.y1)
+            return float(np.count_nonzero(under)) / len(_DISC)
+
+        def apart(b: _Box) -> bool:
+            return (
+                avoid is None or b.x0 >= avoid.x1 or b.x1 <= avoid.x0 or b.y0 >= avoid.y1 or b.y1 <= avoid.y0
+            )
+
+        free = [i for i, b in enumerate(boxes) if apart(b)] or list(range(len(boxes)))
+        scores = {i: hidden(boxes[i]) for i in free}
+        least = min(scores.values())
+        return corners[next(i for i in free if scores[i] <= least + HIDE_SLACK)]
 
     # -- drawing --
 
@@ -355,6 +428,9 @@ class _Painter:
     # -- text --
 
     def _numbers(self, k: int, t: float) -> _TextBox:
+        return self._text_box(self._numbers_lines(k, t), self.panel_at)
+
+    def _numbers_lines(self, k: int, t: float) -> list[str]:
         rep = self._rep_for(k, t)
         lines: list[str] = []
         if rep is None:
@@ -371,7 +447,7 @@ class _Painter:
             lines.append(f"ROM {_num(c.displacement_m)} m")
             if not c.seen_whole:
                 lines.append("* partly unseen")  # as in the end table
-        return self._text_box(lines, (self._pad(), self._pad()))
+        return lines
 
     def _rep_for(self, k: int, t: float) -> Rep | None:
         """The rep under way at frame k, else the last one that has started."""
@@ -385,6 +461,9 @@ class _Painter:
         return started[-1] if started else None
 
     def _table(self) -> _TextBox:
+        return self._text_box(self._table_lines(), self.table_at)
+
+    def _table_lines(self) -> list[str]:
         unit = "m/s" if self.calibrated else "(no scale)"
         rows = [f"rep  mean  peak {unit}  ROM m"]
         shown = self.reps[-12:]  # a long set keeps its last twelve: the table must fit the frame
@@ -395,21 +474,23 @@ class _Painter:
             rows.append(f"{str(r.index) + mark:>3}  " + "  ".join(numbers))
         if any(not r.concentric.seen_whole for r in shown):
             rows.append("* partly unseen")  # kinematics.SEEN_MARGIN_S; short: the panels share a narrow frame
-        (tw, _), _ = cv2.getTextSize(max(rows, key=len), FONT, self.font_scale, self.text_thick)
-        return self._text_box(rows, (self.w - tw - 3 * self._pad(), self._pad()))
+        return rows
 
     def _pad(self) -> int:
         return max(6, round(min(self.w, self.h) / 60))
 
-    def _text_box(self, lines: list[str], origin: tuple[int, int]) -> _TextBox:
+    def _layout(self, lines: list[str]) -> tuple[int, int, int]:
+        """(width, height, line height) of a panel of `lines`."""
         sizes = [cv2.getTextSize(s, FONT, self.font_scale, self.text_thick) for s in lines]
         line_h = max(h + base for (_, h), base in sizes) + self.text_thick * 2
-        box_w = max(w for (w, _), _ in sizes) + 2 * self._pad()
-        box_h = line_h * len(lines) + self._pad()
-        x0, y0 = max(0, origin[0]), max(0, origin[1])
-        x0, y0 = x0 - x0 % 2, y0 - y0 % 2
-        box = _Box(x0, y0, min(self.w, x0 + box_w), min(self.h, y0 + box_h))
-        return _TextBox(box, line_h, lines)
+        return max(w for (w, _), _ in sizes) + 2 * self._pad(), line_h * len(lines) + self._pad(), line_h
+
+    def _size(self, lines: list[str]) -> tuple[int, int]:
+        return self._layout(lines)[:2]
+
+    def _text_box(self, lines: list[str], origin: tuple[int, int]) -> _TextBox:
+        box_w, box_h, line_h = self._layout(lines)
+        return _TextBox(self._box_at(origin, (box_w, box_h)), line_h, lines)
 
     def _draw_text(self, canvas: _Canvas, origin: _Box, text: _TextBox) -> None:
         b = text.box
@@ -512,7 +593,14 @@ def render_overlay(
     patches that change (trail, numbers, table) and sends them as one small frame per video frame."""
     track = _track(result, analysis, view)
     calibrated = result.calibration.meters_per_pixel is not None
-    painter = _Painter(info.width, info.height, track, result.reps, calibrated=calibrated)
+    painter = _Painter(
+        info.width,
+        info.height,
+        track,
+        result.reps,
+        calibrated=calibrated,
+        plate_radius_px=result.calibration.plate_radius_px,
+    )
     bt709 = info.colour is not None and info.colour[0].startswith("bt709")
     boxes = {
         name: box
