@@ -338,13 +338,15 @@ class _Painter:
         corner does; away from `avoid` (the other panel) where any corner is."""
         tr = self.track
         on = (tr.t >= shown_from) & np.isfinite(tr.x) & np.isfinite(tr.y)
-        px = tr.x[on, None] + self.plate_r * _DISC[None, :, 0]
-        py = tr.y[on, None] + self.plate_r * _DISC[None, :, 1]
+        x, y = tr.x[on], tr.y[on]
         boxes = [self._box_at(self._corner(size, c), size) for c in corners]
 
         def hidden(b: _Box) -> float:
-            under = (px >= b.x0) & (px < b.x1) & (py >= b.y0) & (py < b.y1)
-            return float(np.count_nonzero(under)) / len(_DISC)
+            under = 0
+            for dx, dy in self.plate_r * _DISC:  # one point of every frame's plate at a time: no n x 61 array
+                px, py = x + dx, y + dy
+                under += int(np.count_nonzero((px >= b.x0) & (px < b.x1) & (py >= b.y0) & (py < b.y1)))
+            return under / len(_DISC)
 
         def apart(b: _Box) -> bool:
             return (
