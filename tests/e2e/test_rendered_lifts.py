@@ -217,6 +217,39 @@ def test_a_camera_looking_down_squeezes_the_lift_up_and_down_and_it_is_stretched
         assert err <= MAX_MCV_ERR_MPS, f"rep {want.index}: MCV error {err:.3f} m/s"
 
 
+def test_a_picture_in_black_bars_is_measured_as_the_picture_alone(tmp_path) -> None:
+    """A phone's narrow clip exported in a landscape frame with black bars either side (made here by
+    padding a rendered 510x720 clean into 1280x720). Against the frame the 44 px plate was at the plate
+    finder's floor: the first look found none, the far look would not take one the first could have
+    seen, and the clip was refused (`no_plate_found`; padded with x264's veryfast preset instead, the
+    track followed the lifter 20 px off the plate, 1.05 m/s for 1.20). The bars are now cropped off
+    before tracking; positions are the frame's."""
+    truth = synth.render_clip(synth.SynthSpec(lift="clean", n_reps=1, seed=4, width=510), tmp_path / "c.mp4")
+    x0 = 384  # (1280 - 510) / 2, on an even column as ffmpeg pads 4:2:0
+    cmd = [exe(), "-v", "error", "-i", str(tmp_path / "c.mp4"), "-vf", f"pad=1280:720:{x0}:0"]
+    subprocess.run([*cmd, "-c:v", "libx264", "-crf", "18", str(tmp_path / "bars.mp4")], check=True)
+    out = pipeline.process(tmp_path / "bars.mp4", tmp_path / "out")
+    doc = json.loads(out.path_json.read_text())
+    assert (doc["video"]["width"], doc["video"]["height"]) == (1280, 720)
+    assert out.overlay is not None and (video.probe(out.overlay).width, video.probe(out.overlay).height) == (
+        1280,
+        720,
+    )
+    errs = [
+        np.hypot(f["x"] - (g.x + x0), f["y"] - g.y)
+        for f, g in zip(doc["frames"], truth.frames, strict=True)
+        if f["state"] != "lost" and g.visible > 0.6
+    ]
+    assert float(np.mean(errs)) <= MAX_MEAN_CENTRE_ERR_PX
+    alone = pipeline.process(tmp_path / "c.mp4", tmp_path / "alone", pipeline.Options(render_video=False))
+    assert doc["summary"]["rep_count"] == len(alone.result.reps) == 1
+    got = doc["reps"][0]["concentric"]["mean_velocity_mps"]
+    assert got == pytest.approx(alone.result.reps[0].concentric.mean_velocity_mps, abs=0.01)
+    assert doc["calibration"]["plate_radius_px"] == pytest.approx(
+        alone.result.calibration.plate_radius_px, rel=0.01
+    )
+
+
 def test_a_set_whose_video_stops_mid_pull_counts_and_compares_only_whole_reps(tmp_path) -> None:
     """The phone stops recording halfway up the third pull (trimmed by ffmpeg here). Measured as filmed,
     that half pull read 0.81 m/s for a 0.70 pull, and as the last rep it set the velocity loss: 9 % for

@@ -156,6 +156,47 @@ def test_i420_frames_match_bgr_frames(tmp_path: Path, size: tuple[int, int]) -> 
     assert np.abs(as_bgr.astype(int) - bgr[5].image.astype(int)).mean() < 6  # same picture
 
 
+@pytest.mark.parametrize(
+    ("vf", "window"),
+    [
+        ("pad=640:240:160:0", (160, 0, 320, 240)),  # a picture pillarboxed: bars left and right
+        ("pad=320:400:0:80", (0, 80, 320, 240)),  # letterboxed: above and below
+        ("pad=480:360:80:60", (80, 60, 320, 240)),  # both
+    ],
+)
+def test_black_bars_are_cropped_off(tmp_path: Path, vf: str, window: tuple[int, int, int, int]) -> None:
+    """The tracker sees the picture inside the bars: there a plate is as large against the frame as
+    filmed. Its frames are the same pixels as the whole frame's window."""
+    info = video.probe(make_clip(tmp_path / "bars.mp4", vf=vf, frames=40))
+    inner = video.inside_bars(info)
+    assert inner.window is not None
+    x, y, w, h = window
+    # A sampled pixel that mixes bar and picture is kept: a sliver of bar may stay (8 px at 640).
+    assert x - 2 <= inner.window[0] <= x and y - 2 <= inner.window[1] <= y
+    assert w <= inner.width <= w + 4 and h <= inner.height <= h + 4
+    assert inner.window[2:] == (info.width, info.height)
+    x0, y0 = inner.window[:2]
+    whole, inside = next(video.frames(info)).image, next(video.frames(inner)).image
+    assert inside.shape == (inner.height, inner.width, 3)
+    window_px = whole[y0 : y0 + inner.height, x0 : x0 + inner.width].astype(int)
+    assert np.abs(inside.astype(int) - window_px).mean() < 2
+    assert next(video.frames_i420(inner)).width == inner.width
+
+
+@pytest.mark.parametrize(
+    "vf",
+    [
+        None,  # no bars
+        "pad=480:240:160:0",  # black on one side only: a scene dark at one edge, as far as can be told
+        "pad=640:240:160:0:color=gray",  # grey: a wall, not a bar
+        "pad=336:240:8:0",  # a sliver each side (2 %): not worth a crop
+    ],
+)
+def test_no_bars_no_crop(tmp_path: Path, vf: str | None) -> None:
+    info = video.probe(make_clip(tmp_path / "c.mp4", vf=vf, frames=10))
+    assert video.inside_bars(info) is info
+
+
 def test_audio_is_reported(tmp_path: Path) -> None:
     info = video.probe(make_clip(tmp_path / "a.mp4", audio=True, frames=10))
     assert info.has_audio and info.audio_codec == "aac"

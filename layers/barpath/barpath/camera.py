@@ -86,7 +86,10 @@ class MotionTap:
     A frame's corners are kept only until the bar's place in its key frame is known (`bar`); then they are
     fitted and dropped, so a long clip keeps a few hundred bytes a frame, not its corners."""
 
-    full_size: tuple[int, int]  # (width, height) positions are reported in
+    full_size: tuple[int, int]  # (width, height) of the picture the frames show
+    # Where that picture's top-left corner lies in the pixels positions are reported in (a picture
+    # inside black bars: video.VideoInfo.window).
+    origin: tuple[float, float] = (0.0, 0.0)
     fits: list[_Fit | None] = field(default_factory=list)  # per frame, once fitted
     keys: list[int] = field(default_factory=list)  # per frame, its key frame
     _pending: dict[int, Corners] = field(default_factory=dict)  # frames not fitted yet
@@ -173,7 +176,11 @@ class MotionTap:
     def _full(self, pts: Pts) -> Pts:
         # Pixel centres sit on integer coordinates: scale about the image edge.
         sx, sy = self._scale
-        out = (pts.reshape(-1, 2) + 0.5) * np.array([sx, sy], np.float32) - 0.5
+        out = (
+            (pts.reshape(-1, 2) + 0.5) * np.array([sx, sy], np.float32)
+            - 0.5
+            + np.array(self.origin, np.float32)
+        )
         return np.asarray(out, dtype=np.float32)
 
     def rough_to_first(self, i: int) -> Mat:

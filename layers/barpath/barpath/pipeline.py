@@ -84,7 +84,8 @@ def process(
     det = detector or build_detector(opts.detector, opts.model)
     stage_s: dict[str, float] = {}
     t0 = time.perf_counter()
-    points, first_pts_s, tap, aspect = _track_full_res(info, det, opts)
+    # Tracked on the picture inside any black bars; positions come out in the whole frame's pixels.
+    points, first_pts_s, tap, aspect = _track_full_res(video.inside_bars(info), det, opts)
     stage_s["track"] = time.perf_counter() - t0
     if not points:
         raise EmptyVideoError(f"{Path(video_path).name}: no frame could be decoded")
@@ -212,7 +213,7 @@ def _track_round(
 ) -> _Run:
     """_track_full_res on frames stretched by 1 / aspect, and once more where the plate is out of round
     on them by more than `tol` (plate_aspect.Watch). `reach`: see track.track."""
-    tap = camera.MotionTap((info.width, info.height))
+    tap = _tap(info)
     watch = plate_aspect.Watch(tol)
     run = _track_at(info, det, opts, tap, aspect, watch, reach)
     if aspect != 1.0 and not watch.confirms(plate_aspect.GUESS_REACH):
@@ -222,9 +223,18 @@ def _track_round(
     if run.restretch is None:
         return run.points, run.first_pts_s, tap, aspect
     aspect *= run.restretch  # measured on frames already stretched by `aspect`
-    tap = camera.MotionTap((info.width, info.height))
+    tap = _tap(info)
     run = _track_at(info, det, opts, tap, aspect, None, reach)  # no watch: it runs to the end
     return run.points, run.first_pts_s, tap, aspect
+
+
+def _tap(info: video.VideoInfo) -> camera.MotionTap:
+    return camera.MotionTap((info.width, info.height), _origin(info))
+
+
+def _origin(info: video.VideoInfo) -> tuple[float, float]:
+    """Where the tracked picture's top-left corner lies in the frame (bars cropped off: inside_bars)."""
+    return (0.0, 0.0) if info.window is None else (float(info.window[0]), float(info.window[1]))
 
 
 @dataclass
@@ -263,6 +273,7 @@ def _track_at(
     size = _tracking_size(info, aspect)
     small = replace(info, width=size[0], height=size[1])
     sx, sy = info.width / size[0], info.height / size[1]
+    ox, oy = _origin(info)
     # The plate is round in the tracker's pixels: its height is the radius the scale needs.
     r_scale = 0.5 * (sx + sy) if aspect == 1.0 else sy
     first_pts: list[float] = []
@@ -281,7 +292,7 @@ def _track_at(
     threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
-        room = _in_tracking_px(tap.rough_to_first, sx, sy)
+        room = _in_tracking_px(tap.rough_to_first, sx, sy, ox, oy)
         points = []
         r_seen: float | None = None  # the plate's radius last measured, in the tracker's px
         for p in track.track(
@@ -302,10 +313,10 @@ def _track_at(
                     return _Pass([], None, verdict)
                 if verdict is not None:
                     watch = None
-            if (sx, sy) != (1.0, 1.0):
+            if (sx, sy, ox, oy) != (1.0, 1.0, 0.0, 0.0):
                 # Pixel centres sit on integer coordinates: scale about the image edge, not pixel 0's.
                 if p.x is not None and p.y is not None:
-                    p.x, p.y = (p.x + 0.5) * sx - 0.5, (p.y + 0.5) * sy - 0.5
+                    p.x, p.y = (p.x + 0.5) * sx - 0.5 + ox, (p.y + 0.5) * sy - 0.5 + oy
                 if p.radius is not None:
                     p.radius *= r_scale
             # Its corners are fitted and dropped as the track goes; the lifter's band is sized by the
@@ -329,10 +340,11 @@ def _watchable(p: track.TrackPoint, latest: list[video.Frame]) -> bool:
     return ok and bool(latest) and latest[0].i == p.i
 
 
-def _in_tracking_px(to_first: RoomView, sx: float, sy: float) -> RoomView:
-    """`to_first` (full-resolution pixels) for the tracker's frames, shrunk by (sx, sy)."""
+def _in_tracking_px(to_first: RoomView, sx: float, sy: float, ox: float = 0.0, oy: float = 0.0) -> RoomView:
+    """`to_first` (full-resolution pixels) for the tracker's frames, shrunk by (sx, sy), their picture's
+    corner at (ox, oy) of the full frame."""
     # Pixel centres sit on integer coordinates: tracking px t is full-resolution px (t + 0.5) * s - 0.5.
-    up = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+    up = np.array([[sx, 0.0, 0.5 * sx - 0.5 + ox], [0.0, sy, 0.5 * sy - 0.5 + oy], [0.0, 0.0, 1.0]])
     down = np.linalg.inv(up)
 
     seen: dict[int, npt.NDArray[np.float64]] = {}  # seeding asks for the same frames again and again

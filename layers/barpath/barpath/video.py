@@ -10,14 +10,15 @@ never derived from a frame rate.
 from __future__ import annotations
 
 import io
+import math
 import queue
 import re
 import selectors
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -69,6 +70,10 @@ class VideoInfo:
     # How many times slower than filmed the file plays: a phone's slow motion films at 240 fps and
     # writes the frames 1/30 s apart (8). Frame times `t` are the lift's, the file's times divided by it.
     slowdown: float = 1.0
+    # The picture inside black bars (see `inside_bars`): (x, y) of its top-left corner in the upright
+    # frame and that frame's (width, height); width and height above are then the picture's, and
+    # `frames` crops the bars off. None: the picture is the whole frame.
+    window: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -80,6 +85,21 @@ class Frame:
     # clock the audio is on too; the overlay uses it to keep sound and picture in step.
     pts_s: float = 0.0
 
+
+# Black bars around the picture (a phone's portrait clip exported landscape, a 4:3 clip in a 16:9 frame)
+# make the plate small against the frame, which is what the plate finder's sizes are relative to: a
+# clean pillarboxed into 1280x720 was refused (`no_plate_found`) that was measured right at 405x720.
+# A bar: every pixel of it on every sampled key frame no brighter than BAR_LUMA (video black is 16), at
+# least BAR_MIN_SHARE of the frame wide, and one on the opposite side as wide within BAR_SYMMETRY of the
+# frame (editors centre the picture; a scene dark at one edge is no bar).
+BAR_LUMA = 32
+BAR_MIN_SHARE = 0.03
+BAR_SYMMETRY = 0.01
+BAR_SAMPLE_SIDE = 320  # px, the sampled frames' longer side
+BAR_SAMPLES = 40  # key frames at most: bars are the same all through a clip
+# A picture narrower than this share of its frame is taken for a dark frame with a lit streak, not for a
+# picture in bars (a portrait clip in a landscape frame is 0.32 of it).
+BAR_MIN_PICTURE = 0.25
 
 # A decode that produces nothing for this long is hung (or fed by a hostile file): give up.
 STALL_TIMEOUT_S = 120.0
@@ -397,9 +417,72 @@ def frames(info: VideoInfo, size: tuple[int, int] | None = None) -> Generator[Fr
     # hands over that (free for most files; BT.709 phone video gets the matrix change it needs anyway).
     # An odd size is padded to even and cropped back.
     chain = f"scale=w={w}:h={h}:flags=area:out_color_matrix=bt601:out_range=tv,pad={ew}:{eh},format=yuv420p"
+    chain = _cropped(info) + chain
     for i, t, pts, data in _decode(info, chain, "yuv420p", (eh * 3 // 2, ew), threads=DECODE_THREADS):
         bgr = cv2.cvtColor(data, cv2.COLOR_YUV2BGR_I420)
         yield Frame(i, t, np.asarray(bgr[:h, :w] if (ew, eh) != (w, h) else bgr, np.uint8), pts)
+
+
+def _cropped(info: VideoInfo) -> str:
+    """Filters that cut `info.window` out of the upright frame (its size pinned first), or nothing."""
+    if info.window is None:
+        return ""
+    x, y, fw, fh = info.window
+    return f"scale=w={fw}:h={fh},crop={info.width}:{info.height}:{x}:{y},"
+
+
+def inside_bars(info: VideoInfo) -> VideoInfo:
+    """`info` for the picture inside black bars (BAR_*), whose frames `frames` crops the bars off;
+    `info` itself where there are none. Looks at the clip's first key frames only, shrunk."""
+    if info.window is not None:
+        return info
+    w, h = scaled_size(info, BAR_SAMPLE_SIDE)
+    if min(w, h) < 8:
+        return info
+    chain = f"scale=w={w}:h={h}:flags=area:out_range=tv,format=gray"
+    samples = _decode(info, chain, "gray", (h, w), threads=1, before_input=["-skip_frame", "nokey"])
+    # The brightest each column and row ever is over the sampled frames.
+    cols, rows = np.zeros(w, np.uint8), np.zeros(h, np.uint8)
+    try:
+        for n, (_, _, _, grey) in enumerate(samples):
+            np.maximum(cols, grey.max(axis=0), out=cols)
+            np.maximum(rows, grey.max(axis=1), out=rows)
+            if n + 1 == BAR_SAMPLES:
+                break
+    except (EmptyVideoError, UnreadableVideoError):
+        # No frame marked key, or none of them decodes: the tracker's decode has the last word.
+        return info
+    finally:
+        samples.close()
+    if not cols.any():
+        return info
+    left, right = _bars(cols)
+    top, bottom = _bars(rows)
+    if left == right == top == bottom == 0:
+        return info
+    # Back to the frame's pixels, on even coordinates (4:2:0 chroma), inside the bars' samples: a
+    # sample that mixes bar and picture is lit, so a sliver of bar may stay, never a sliver of picture go.
+    fx, fy = info.width / w, info.height / h
+    x0 = 2 * math.ceil(left * fx / 2)
+    y0 = 2 * math.ceil(top * fy / 2)
+    x1 = 2 * math.floor((w - right) * fx / 2) if right else info.width
+    y1 = 2 * math.floor((h - bottom) * fy / 2) if bottom else info.height
+    return replace(info, width=x1 - x0, height=y1 - y0, window=(x0, y0, info.width, info.height))
+
+
+def _bars(brightest: npt.NDArray[np.uint8]) -> tuple[int, int]:
+    """Widths (samples) of the black bars at both ends of a line of columns' or rows' brightest
+    values: both or neither (BAR_*)."""
+    n = len(brightest)
+    lit = np.nonzero(brightest > BAR_LUMA)[0]
+    if lit.size == 0:
+        return 0, 0  # all black: nothing to crop to
+    a, b = int(lit[0]), n - 1 - int(lit[-1])
+    if min(a, b) < BAR_MIN_SHARE * n or abs(a - b) > BAR_SYMMETRY * n + 1:
+        return 0, 0
+    if n - a - b < BAR_MIN_PICTURE * n:
+        return 0, 0
+    return a, b
 
 
 def scaled_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
@@ -444,21 +527,27 @@ def even_size(info: VideoInfo) -> tuple[int, int]:
 def frames_i420(info: VideoInfo) -> Iterator[I420Frame]:
     """The same frames as `frames` (same count and times), as planar YUV 4:2:0 of size `even_size`."""
     w, h = even_size(info)
-    chain = f"scale=w={info.width}:h={info.height},pad={w}:{h},format=yuv420p"
+    chain = _cropped(info) + f"scale=w={info.width}:h={info.height},pad={w}:{h},format=yuv420p"
     for i, t, pts, data in _decode(info, chain, "yuv420p", (h * 3 // 2, w)):
         yield I420Frame(i, t, pts, data)
 
 
 def _decode(
-    info: VideoInfo, filters: str, pix_fmt: str, shape: tuple[int, ...], threads: int | None = None
-) -> Iterator[tuple[int, float, float, npt.NDArray[np.uint8]]]:
+    info: VideoInfo,
+    filters: str,
+    pix_fmt: str,
+    shape: tuple[int, ...],
+    threads: int | None = None,
+    before_input: Sequence[str] = (),
+) -> Generator[tuple[int, float, float, npt.NDArray[np.uint8]], None, None]:
     """(index, time, pts, raw frame) from an ffmpeg child; `filters` run after the timestamp log.
-    `threads`: decoder threads (None: ffmpeg's choice, one per core and then some)."""
+    `threads`: decoder threads (None: ffmpeg's choice, one per core and then some). `before_input`:
+    options for the decoder (`-skip_frame nokey`: key frames only)."""
     stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
     cmd = [ffmpeg.exe(), *ffmpeg.QUIET, "-loglevel", "info"]
     if threads is not None:
         cmd += ["-threads", str(threads), "-filter_threads", str(threads)]
-    cmd += _input(info.path, info.limits)
+    cmd += [*before_input, *_input(info.path, info.limits)]
     cmd += ["-map", stream, "-an", "-sn", "-dn"]
     cmd += ["-vf", f"showinfo=checksum=0,{filters}", "-fps_mode", "passthrough"]
     cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "pipe:1"]
