@@ -162,6 +162,7 @@ def test_i420_frames_match_bgr_frames(tmp_path: Path, size: tuple[int, int]) -> 
         ("pad=640:240:160:0", (160, 0, 320, 240)),  # a picture pillarboxed: bars left and right
         ("pad=320:400:0:80", (0, 80, 320, 240)),  # letterboxed: above and below
         ("pad=480:360:80:60", (80, 60, 320, 240)),  # both
+        ("pad=640:240:200:0", (200, 0, 320, 240)),  # off-centre (as the captions squat's picture)
     ],
 )
 def test_black_bars_are_cropped_off(tmp_path: Path, vf: str, window: tuple[int, int, int, int]) -> None:
@@ -187,7 +188,7 @@ def test_black_bars_are_cropped_off(tmp_path: Path, vf: str, window: tuple[int, 
     "vf",
     [
         None,  # no bars
-        "pad=480:240:160:0",  # black on one side only: a scene dark at one edge, as far as can be told
+        "pad=480:240:160:0",  # black at one edge only: a dark scene there, as far as can be told
         "pad=640:240:160:0:color=gray",  # grey: a wall, not a bar
         "pad=336:240:8:0",  # a sliver each side (2 %): not worth a crop
     ],

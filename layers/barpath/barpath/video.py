@@ -90,11 +90,10 @@ class Frame:
 # make the plate small against the frame, which is what the plate finder's sizes are relative to: a
 # clean pillarboxed into 1280x720 was refused (`no_plate_found`) that was measured right at 405x720.
 # A bar: every pixel of it on every sampled key frame no brighter than BAR_LUMA (video black is 16), at
-# least BAR_MIN_SHARE of the frame wide, and one on the opposite side as wide within BAR_SYMMETRY of the
-# frame (editors centre the picture; a scene dark at one edge is no bar).
+# least BAR_MIN_SHARE of the frame wide, and one on the opposite side too (a scene dark at one edge is no
+# bar). Not necessarily as wide: the captions squat's picture sits off-centre, its bars 25 % and 18 %.
 BAR_LUMA = 32
 BAR_MIN_SHARE = 0.03
-BAR_SYMMETRY = 0.01
 BAR_SAMPLE_SIDE = 320  # px, the sampled frames' longer side
 BAR_SAMPLES = 40  # key frames at most: bars are the same all through a clip
 # A picture narrower than this share of its frame is taken for a dark frame with a lit streak, not for a
@@ -478,7 +477,7 @@ def _bars(brightest: npt.NDArray[np.uint8]) -> tuple[int, int]:
     if lit.size == 0:
         return 0, 0  # all black: nothing to crop to
     a, b = int(lit[0]), n - 1 - int(lit[-1])
-    if min(a, b) < BAR_MIN_SHARE * n or abs(a - b) > BAR_SYMMETRY * n + 1:
+    if min(a, b) < BAR_MIN_SHARE * n:
         return 0, 0
     if n - a - b < BAR_MIN_PICTURE * n:
         return 0, 0
