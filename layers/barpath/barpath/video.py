@@ -92,7 +92,7 @@ class Frame:
 # A bar: every pixel of it on every sampled key frame no brighter than BAR_LUMA (video black is 16), at
 # least BAR_MIN_SHARE of the frame wide, and one on the opposite side too (a scene dark at one edge is no
 # bar). Not necessarily as wide: the captions squat's picture sits off-centre, its bars 25 % and 18 %.
-BAR_LUMA = 32
+BAR_LUMA = 24
 BAR_MIN_SHARE = 0.03
 BAR_SAMPLE_SIDE = 320  # px, the sampled frames' longer side
 BAR_SAMPLES = 40  # key frames at most: bars are the same all through a clip
