@@ -156,6 +156,10 @@ def test_i420_frames_match_bgr_frames(tmp_path: Path, size: tuple[int, int]) -> 
     assert np.abs(as_bgr.astype(int) - bgr[5].image.astype(int)).mean() < 6  # same picture
 
 
+# An app's blur (its sigma 5 % of a 640 px frame's width): what is behind the picture has no sharp step.
+BLUR = "gblur=sigma=32"
+
+
 @pytest.mark.parametrize(
     ("vf", "window"),
     [
@@ -163,18 +167,30 @@ def test_i420_frames_match_bgr_frames(tmp_path: Path, size: tuple[int, int]) -> 
         ("pad=320:400:0:80", (0, 80, 320, 240)),  # letterboxed: above and below
         ("pad=480:360:80:60", (80, 60, 320, 240)),  # both
         ("pad=640:240:200:0", (200, 0, 320, 240)),  # off-centre (as the captions squat's picture)
+        # Filled instead of black, as editing and social apps do: a colour, a blurred enlarged copy of
+        # the picture beside it or (a landscape clip in a portrait frame) above and below it.
+        ("pad=640:240:160:0:color=gray", (160, 0, 320, 240)),
+        ("pad=640:240:160:0:color=white", (160, 0, 320, 240)),
+        (f"split[a][b];[a]scale=640:480,crop=640:240,{BLUR}[bg];[bg][b]overlay=160:0", (160, 0, 320, 240)),
+        (f"split[a][b];[a]scale=854:640,crop=320:640,{BLUR}[bg];[bg][b]overlay=0:200", (0, 200, 320, 240)),
+        # A clip with its own black bars, exported with a blurred fill above and below it.
+        (
+            f"pad=480:240:80:0,split[a][b];[a]scale=1440:720,crop=480:720,{BLUR}[bg];[bg][b]overlay=0:240",
+            (80, 240, 320, 240),
+        ),
     ],
 )
-def test_black_bars_are_cropped_off(tmp_path: Path, vf: str, window: tuple[int, int, int, int]) -> None:
+def test_bars_are_cropped_off(tmp_path: Path, vf: str, window: tuple[int, int, int, int]) -> None:
     """The tracker sees the picture inside the bars: there a plate is as large against the frame as
     filmed. Its frames are the same pixels as the whole frame's window."""
     info = video.probe(make_clip(tmp_path / "bars.mp4", vf=vf, frames=40))
     inner = video.inside_bars(info)
     assert inner.window is not None
     x, y, w, h = window
-    # A sampled pixel that mixes bar and picture is kept: a sliver of bar may stay (8 px at 640).
-    assert x - 2 <= inner.window[0] <= x and y - 2 <= inner.window[1] <= y
-    assert w <= inner.width <= w + 4 and h <= inner.height <= h + 4
+    # A sampled pixel that mixes bar and picture is kept, and beside a fill one more: a sliver of bar
+    # may stay (2 px at 640 wide, 4 px at 720 high), never a sliver of picture go.
+    assert x - 4 <= inner.window[0] <= x and y - 4 <= inner.window[1] <= y
+    assert w <= inner.width <= w + 8 and h <= inner.height <= h + 8
     assert inner.window[2:] == (info.width, info.height)
     x0, y0 = inner.window[:2]
     whole, inside = next(video.frames(info)).image, next(video.frames(inner)).image
@@ -189,7 +205,11 @@ def test_black_bars_are_cropped_off(tmp_path: Path, vf: str, window: tuple[int, 
     [
         None,  # no bars
         "pad=480:240:160:0",  # black at one edge only: a dark scene there, as far as can be told
-        "pad=640:240:160:0:color=gray",  # grey: a wall, not a bar
+        # A plain grey wall either side, but a floor line runs across it: a real scene has a step
+        # somewhere from edge to edge, a fill none.
+        "pad=640:240:160:0:color=gray,drawbox=y=200:w=iw:h=2:color=black:t=fill",
+        # Blurred, but lightly (3 px at 640): its strong edges stay steps.
+        "split[a][b];[a]scale=640:480,crop=640:240,gblur=sigma=3[bg];[bg][b]overlay=160:0",
         "pad=336:240:8:0",  # a sliver each side (2 %): not worth a crop
     ],
 )

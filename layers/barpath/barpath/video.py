@@ -86,12 +86,12 @@ class Frame:
     pts_s: float = 0.0
 
 
-# Black bars around the picture (a phone's portrait clip exported landscape, a 4:3 clip in a 16:9 frame)
+# Bars around the picture (a phone's portrait clip exported landscape, a 4:3 clip in a 16:9 frame)
 # make the plate small against the frame, which is what the plate finder's sizes are relative to: a
 # clean pillarboxed into 1280x720 was refused (`no_plate_found`) that was measured right at 405x720.
-# A bar: every pixel of it on every sampled key frame no brighter than BAR_LUMA (video black is 16), at
-# least BAR_MIN_SHARE of the frame wide, and one on the opposite side too (a scene dark at one edge is no
-# bar). Not necessarily as wide: the captions squat's picture sits off-centre, its bars 25 % and 18 %.
+# A black bar: every pixel of it on every sampled key frame no brighter than BAR_LUMA (video black is 16),
+# at least BAR_MIN_SHARE of the frame wide, and one on the opposite side too (a scene dark at one edge is
+# no bar). Not necessarily as wide: the captions squat's picture sits off-centre, its bars 25 % and 18 %.
 BAR_LUMA = 24
 BAR_MIN_SHARE = 0.03
 BAR_SAMPLE_SIDE = 320  # px, the sampled frames' longer side
@@ -99,6 +99,17 @@ BAR_SAMPLES = 40  # key frames at most: bars are the same all through a clip
 # A picture narrower than this share of its frame is taken for a dark frame with a lit streak, not for a
 # picture in bars (a portrait clip in a landscape frame is 0.32 of it).
 BAR_MIN_PICTURE = 0.25
+# Editing and social apps fill the bars with a colour or with a blurred, enlarged copy of the picture
+# instead of black. Such a fill has no sharp step anywhere in it: on the 320 px samples no two
+# neighbouring pixels of it differ by more than FILL_MAX_STEP on any key frame (the blurred fills tried,
+# sigma 25 px at 1280 as apps use, step 23 at most). Filmed scenes have one somewhere (a floor line, a
+# rack, a lamp): of 230 clips and copies of the footage and the rendered e2e lifts none had such bands on
+# both sides but those in black bars, up to a step of 28; at 36 the rendered squat filmed sideways has
+# them. The same width rules as a black bar apply, and the picture sits in the middle of a fill
+# (FILL_OFF_CENTRE), as apps put it: a rendered plain wall and floor, flat above the plate and below the
+# floor's edge on every key frame, is 118 and 22 rows of 240 (a deadlift; a squat 45 and 23).
+FILL_MAX_STEP = 28
+FILL_OFF_CENTRE = 0.1  # of the two bars' widths together
 
 # A decode that produces nothing for this long is hung (or fed by a hostile file): give up.
 STALL_TIMEOUT_S = 120.0
@@ -431,8 +442,8 @@ def _cropped(info: VideoInfo) -> str:
 
 
 def inside_bars(info: VideoInfo) -> VideoInfo:
-    """`info` for the picture inside black bars (BAR_*), whose frames `frames` crops the bars off;
-    `info` itself where there are none. Looks at the clip's first key frames only, shrunk."""
+    """`info` for the picture inside bars, black or filled (BAR_*, FILL_*), whose frames `frames` crops
+    the bars off; `info` itself where there are none. Looks at the clip's first key frames only, shrunk."""
     if info.window is not None:
         return info
     w, h = scaled_size(info, BAR_SAMPLE_SIDE)
@@ -440,12 +451,14 @@ def inside_bars(info: VideoInfo) -> VideoInfo:
         return info
     chain = f"scale=w={w}:h={h}:flags=area:out_range=tv,format=gray"
     samples = _decode(info, chain, "gray", (h, w), threads=1, before_input=["-skip_frame", "nokey"])
-    # The brightest each column and row ever is over the sampled frames.
-    cols, rows = np.zeros(w, np.uint8), np.zeros(h, np.uint8)
+    # The brightest each pixel ever is over the sampled frames, and the largest step to its neighbour
+    # below and to its right.
+    brightest = np.zeros((h, w), np.uint8)
+    steps = np.zeros((h, w), np.int16)
     try:
         for n, (_, _, _, grey) in enumerate(samples):
-            np.maximum(cols, grey.max(axis=0), out=cols)
-            np.maximum(rows, grey.max(axis=1), out=rows)
+            np.maximum(brightest, grey, out=brightest)
+            _widen_steps(steps, grey.astype(np.int16))
             if n + 1 == BAR_SAMPLES:
                 break
     except (EmptyVideoError, UnreadableVideoError):
@@ -453,30 +466,71 @@ def inside_bars(info: VideoInfo) -> VideoInfo:
         return info
     finally:
         samples.close()
-    if not cols.any():
+    if not brightest.any():
         return info
-    left, right = _bars(cols)
-    top, bottom = _bars(rows)
-    if left == right == top == bottom == 0:
+    # Bars across the picture's rows and down its columns: once one pair is off, the other is looked
+    # for again beside the picture alone (a clip with its own black bars, exported with a blurred fill
+    # above and below). The ends of the picture are in samples; `skip_*` samples there may hold a fill
+    # (its last sample steps into the picture) or mix it with the picture: kept in the crop, they are
+    # left out when looking for the other pair of bars.
+    top, bottom, left, right = 0, h, 0, w
+    skip_x = skip_y = 0
+    for _ in range(3):
+        t, b, le, r = top + skip_y, bottom - skip_y, left + skip_x, right - skip_x
+        lit, sharp = brightest[t:b, le:r], steps[t:b, le:r]
+        x0, x1, filled_x = _bars(lit.max(axis=0), sharp.max(axis=0))
+        y0, y1, filled_y = _bars(lit.max(axis=1), sharp.max(axis=1))
+        if x0 == x1 == y0 == y1 == 0:
+            break
+        if x0:
+            left, right, skip_x = le + x0, r - x1, 2 * filled_x
+        if y0:
+            top, bottom, skip_y = t + y0, b - y1, 2 * filled_y
+    if (top, bottom, left, right) == (0, h, 0, w):
         return info
     # Back to the frame's pixels, on even coordinates (4:2:0 chroma), inside the bars' samples: a
-    # sample that mixes bar and picture is lit, so a sliver of bar may stay, never a sliver of picture go.
+    # sample that mixes bar and picture is lit or has a step, so a sliver of bar may stay, never a
+    # sliver of picture go.
     fx, fy = info.width / w, info.height / h
     x0 = 2 * math.ceil(left * fx / 2)
     y0 = 2 * math.ceil(top * fy / 2)
-    x1 = 2 * math.floor((w - right) * fx / 2) if right else info.width
-    y1 = 2 * math.floor((h - bottom) * fy / 2) if bottom else info.height
+    x1 = 2 * math.floor(right * fx / 2) if right < w else info.width
+    y1 = 2 * math.floor(bottom * fy / 2) if bottom < h else info.height
     return replace(info, width=x1 - x0, height=y1 - y0, window=(x0, y0, info.width, info.height))
 
 
-def _bars(brightest: npt.NDArray[np.uint8]) -> tuple[int, int]:
-    """Widths (samples) of the black bars at both ends of a line of columns' or rows' brightest
-    values: both or neither (BAR_*)."""
-    n = len(brightest)
+def _widen_steps(steps: npt.NDArray[np.int16], grey: npt.NDArray[np.int16]) -> None:
+    """Raise each pixel of `steps` to its largest step to a neighbour (above, below, left, right) in
+    `grey`."""
+    dy, dx = np.abs(np.diff(grey, axis=0)), np.abs(np.diff(grey, axis=1))
+    for part, step in ((steps[:-1], dy), (steps[1:], dy), (steps[:, :-1], dx), (steps[:, 1:], dx)):
+        np.maximum(part, step, out=part)
+
+
+def _bars(brightest: npt.NDArray[np.uint8], sharpest: npt.NDArray[np.int16]) -> tuple[int, int, bool]:
+    """Widths (samples) of the bars at both ends of a line of columns (or rows), both or neither, and
+    whether they are filled. `brightest` is each one's brightest value, `sharpest` its largest step
+    between neighbouring pixels. Black bars (BAR_*) first, else filled ones (FILL_*): those end on
+    the sample that steps into the picture, which the crop keeps."""
     lit = np.nonzero(brightest > BAR_LUMA)[0]
     if lit.size == 0:
-        return 0, 0  # all black: nothing to crop to
-    a, b = int(lit[0]), n - 1 - int(lit[-1])
+        return 0, 0, False  # all black: nothing to crop to
+    a, b = _ends(lit, len(brightest))
+    if a or b:
+        return a, b, False
+    sharp = np.nonzero(sharpest > FILL_MAX_STEP)[0]
+    if sharp.size == 0:
+        return 0, 0, False  # flat all over: a blank frame, not a picture
+    a, b = _ends(sharp, len(brightest))
+    if abs(a - b) > FILL_OFF_CENTRE * (a + b) + 2:
+        return 0, 0, False
+    return a, b, a > 0
+
+
+def _ends(inside: npt.NDArray[np.intp], n: int) -> tuple[int, int]:
+    """Widths of the ends of a line of `n` outside its first and last `inside` places, if both are wide
+    enough and leave a picture (BAR_MIN_SHARE, BAR_MIN_PICTURE), else none."""
+    a, b = int(inside[0]), n - 1 - int(inside[-1])
     if min(a, b) < BAR_MIN_SHARE * n:
         return 0, 0
     if n - a - b < BAR_MIN_PICTURE * n:
