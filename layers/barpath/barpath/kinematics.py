@@ -685,25 +685,35 @@ def _crossing(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:
 
 def _extrapolated_zero(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:
     """Where the speed would reach zero, extrapolating the clean part of its slope (between LOW_ and
-    HIGH_FRACTION of the peak): the smoothed curve itself creeps to zero late where the bar stops."""
+    HIGH_FRACTION of the peak): the smoothed curve itself creeps to zero late where the bar stops. Not
+    beyond where the speed falls through LOW_FRACTION, taken between frames and then half a frame on,
+    which is on average where the first frame at or below it lies: snapped to that frame, a phase moved
+    a whole frame when one sample's noise put it either side, and a snatch pull 1/30 s later in the
+    video read 0.03 m/s apart (a frame of its 0.95 s)."""
     peak = float(sv[k])
     j = k
     ts: list[float] = []
     vs: list[float] = []
+    bound: float | None = None
     while 0 <= j + step < sv.size:
         v = sv[j + step]
         if np.isfinite(v) and v <= LOW_FRACTION * peak:
+            before = sv[j]
+            if np.isfinite(before) and before > v:
+                frac = (before - LOW_FRACTION * peak) / (before - v) + 0.5
+                bound = float(np.clip(t[j] + frac * (t[j + step] - t[j]), t[0], t[-1]))
             break
         j += step
         if np.isfinite(v) and v <= HIGH_FRACTION * peak:
             ts.append(float(t[j]))
             vs.append(float(v))
-    edge = float(t[min(max(j + step, 0), sv.size - 1)])
+    if bound is None:
+        bound = float(t[min(max(j + step, 0), sv.size - 1)])
     if len(ts) >= 2 and max(ts) > min(ts):
         slope, icpt = np.polyfit(np.array(ts), np.array(vs), 1)
         if slope * step < 0:
-            return float(np.clip(-icpt / slope, min(ts[-1], edge), max(ts[-1], edge)))
-    return edge
+            return float(np.clip(-icpt / slope, min(ts[-1], bound), max(ts[-1], bound)))
+    return bound
 
 
 def _boundary_height(track: SmoothTrack, t0: float, rest_side: int) -> float:
