@@ -225,6 +225,27 @@ def test_rep_numbers_and_end_table_are_drawn(
     assert int(frames[89].image[: H // 5, W // 2 :].max()) > 150  # the per-rep table at the end
 
 
+def test_a_short_clip_shows_its_table_once_the_drive_has_ended(
+    rendered: tuple[video.VideoInfo, list[video.Frame], Path],
+) -> None:
+    """A 3 s clip: the table had shown from the first frame, the rep's numbers before its pull."""
+    _, frames, _ = rendered
+    assert int(frames[20].image[: H // 5, W // 2 :].max()) < 60  # t 0.67 s: the drive ends at 1.0 s
+    assert int(frames[40].image[: H // 5, W // 2 :].max()) > 150
+
+
+def test_the_table_lists_each_rep_once_its_drive_has_ended() -> None:
+    times = [k / 30 for k in range(90)]
+    result, analysis = build(times)
+    result.reps.append(Rep(2, _phase(2.2, 2.6), None, 0.01))
+    painter = render._Painter(W, H, render._track(result, analysis), result.reps, calibrated=True)
+    assert [painter.table_rows(k) for k in (29, 31, 77, 79)] == [0, 1, 1, 2]
+    assert [r[:3] for r in painter._table(1.5).lines[1:]] == ["  1"]
+    assert [r[:3] for r in painter._table(2.7).lines[1:]] == ["  1", "  2"]
+    # Shown from the first drive's end: the clip leaves less than END_TABLE_S after the last rep.
+    assert not painter.shows_table(29) and painter.shows_table(31)
+
+
 def test_overlay_without_audio_or_scale(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "silent.mkv", pattern="black", size=(W, H), frames=20)
     _, frames, out = _render(tmp_path, clip, calibrated=False, reps=False)
@@ -454,12 +475,16 @@ def test_panels_keep_off_the_plate_where_the_bar_passes_the_top() -> None:
     p = _painter(xs, ys)
     assert _corner_of(p.panel_box()) == "top-left" and _corner_of(p.table_box()) != "top-right"
     assert not _hides(p.panel_box(), xs, ys, 30) and not _hides(p.table_box(), xs[60:], ys[60:], 30)
-    # A bar carried across the top: both panels go to the bottom, side by side.
+    # A bar carried across the top: the numbers go to the bottom; the table, shown from the rep's drive's
+    # end (frame 30), where the bar has gone by then (but for its rim as it appears: HIDE_SLACK), off the
+    # numbers.
     xs = [40.0 + 6 * k for k in range(90)]
     ys = [60.0] * 90
     p = _painter(xs, ys)
-    assert {_corner_of(p.panel_box()), _corner_of(p.table_box())} == {"bottom-left", "bottom-right"}
-    assert not _hides(p.panel_box(), xs, ys, 30) and not _hides(p.table_box(), xs, ys, 30)
+    panel, table = p.panel_box(), p.table_box()
+    assert panel is not None and table is not None and _corner_of(panel).startswith("bottom")
+    assert not _hides(panel, xs, ys, 30) and not _hides(table, xs[34:], ys[34:], 30)
+    assert table.x0 >= panel.x1 or table.x1 <= panel.x0 or table.y0 >= panel.y1 or table.y1 <= panel.y0
 
 
 def test_the_overlay_never_darkens_the_bar_under_a_panel(black_clip: Path, tmp_path: Path) -> None:

@@ -31,7 +31,10 @@ Image = npt.NDArray[np.uint8]
 TRAIL_S = 2.0  # seconds of path behind the current frame
 FADE_LEVELS = 4  # the trail fades in this many steps (runs of one step are one polyline)
 EARLY_US = 100  # an overlay frame is timed this much (at most a third of a frame) before its video frame
-END_TABLE_S = 3.0  # the per-rep table shows at least this long before the end
+# The per-rep table shows from the last rep's end, or this long before the clip's end where that comes
+# first, but not before the first rep's drive has ended, and each rep's row joins it as its drive ends:
+# a clip shorter than this plus its last rep had shown its one rep's numbers before the pull.
+END_TABLE_S = 3.0
 # Corners a panel may take, in the order tried where they hide the plate alike: the numbers top left and
 # the table top right unless the bar passes there (a snatch overhead, a squat filmed in portrait).
 PANEL_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -266,18 +269,18 @@ class _Painter:
         self.text_thick = max(1, round(short / 500))
         end = float(track.t[-1]) if len(track.t) else 0.0
         last_rep_end = max((_rep_end(r) for r in reps), default=math.inf)
-        self.table_from = min(last_rep_end, end - END_TABLE_S)
+        first_row = min((r.concentric.end_t for r in reps), default=math.inf)
+        self.table_from = max(min(last_rep_end, end - END_TABLE_S), first_row)
         self._styles: dict[tuple[int, int, bool], tuple[tuple[int, int, int, int], int]] = {}
         self.plate_r = plate_radius_px if plate_radius_px else float(self.radius)
         self.panel_size = self._panel_size()
         self.panel_at = self._corner(self.panel_size, self._least_hiding(self.panel_size, PANEL_CORNERS, 0.0))
-        self.table_at = (0, 0)
+        self.table_at, self.table_corner = (0, 0), TABLE_CORNERS[0]
         if reps:
             size = self._size(self._table_lines())
             panel = self._box_at(self.panel_at, self.panel_size)
-            self.table_at = self._corner(
-                size, self._least_hiding(size, TABLE_CORNERS, self.table_from, panel)
-            )
+            self.table_corner = self._least_hiding(size, TABLE_CORNERS, self.table_from, panel)
+            self.table_at = self._corner(size, self.table_corner)
 
     # -- where things go (known before rendering) --
 
@@ -421,11 +424,15 @@ class _Painter:
         t = float(self.track.t[k])
         self._draw_text(canvas, origin, self._numbers(k, t))
 
-    def table(self, canvas: _Canvas, origin: _Box) -> None:
-        self._draw_text(canvas, origin, self._table())
+    def table(self, canvas: _Canvas, origin: _Box, k: int) -> None:
+        self._draw_text(canvas, origin, self._table(float(self.track.t[k])))
 
     def shows_table(self, k: int) -> bool:
         return bool(self.reps) and float(self.track.t[k]) >= self.table_from
+
+    def table_rows(self, k: int) -> int:
+        """How many reps the table lists at frame k: those whose drive has ended."""
+        return sum(r.concentric.end_t <= self.track.t[k] for r in self.reps)
 
     # -- text --
 
@@ -462,13 +469,20 @@ class _Painter:
         started = [r for r in self.reps if _rep_start(r) <= t]
         return started[-1] if started else None
 
-    def _table(self) -> _TextBox:
-        return self._text_box(self._table_lines(), self.table_at)
+    def _table(self, t: float = math.inf) -> _TextBox:
+        """The table at time t (the reps whose drive has ended by then), in the whole table's corner; at
+        a bottom corner its foot stays where the whole table's is."""
+        lines = self._table_lines(t)
+        x0, y0 = self.table_at
+        if self.table_corner.startswith("bottom"):
+            y0 += self._size(self._table_lines())[1] - self._size(lines)[1]
+        return self._text_box(lines, (x0, y0))
 
-    def _table_lines(self) -> list[str]:
+    def _table_lines(self, t: float = math.inf) -> list[str]:
         unit = "m/s" if self.calibrated else "(no scale)"
         rows = [f"rep  mean  peak {unit}  ROM m"]
-        shown = self.reps[-12:]  # a long set keeps its last twelve: the table must fit the frame
+        # A long set keeps its last twelve: the table must fit the frame.
+        shown = [r for r in self.reps if r.concentric.end_t <= t][-12:]
         for r in shown:
             c = r.concentric
             numbers = (_num(c.mean_velocity_mps), _num(c.peak_velocity_mps), _num(c.displacement_m))
@@ -634,7 +648,7 @@ def render_overlay(
     source = ["-max_pixels", str(info.limits.max_pixels), *ffmpeg.FILE_ONLY, "-i", str(info.path)]
     stream = f"0:{info.stream_index}" if info.stream_index >= 0 else "0:v:0"
     audio = (info.audio_codec or "unknown") if info.has_audio else None
-    table_drawn = False
+    table_rows = 0
     with ffmpeg.OverlayEncoder(
         out_path, source, stream, chain, sw, sh, patches, start_us, audio, info.colour
     ) as enc:
@@ -645,9 +659,11 @@ def render_overlay(
                 painter.current(views["trail"], boxes["trail"], k)
             views["panel"].clear()
             painter.numbers(views["panel"], boxes["panel"], k)
-            if "table" in views and not table_drawn and painter.shows_table(k):
-                painter.table(views["table"], boxes["table"])  # it stays: it never changes
-                table_drawn = True
+            if "table" in views and painter.shows_table(k) and painter.table_rows(k) != table_rows:
+                # Drawn again only when a rep's row joins it.
+                views["table"].clear()
+                painter.table(views["table"], boxes["table"], k)
+                table_rows = painter.table_rows(k)
             enc.write(buffer, t_us)
             if progress is not None:
                 progress(k + 1)
