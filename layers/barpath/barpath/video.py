@@ -451,8 +451,7 @@ def inside_bars(info: VideoInfo) -> VideoInfo:
         return info
     chain = f"scale=w={w}:h={h}:flags=area:out_range=tv,format=gray"
     samples = _decode(info, chain, "gray", (h, w), threads=1, before_input=["-skip_frame", "nokey"])
-    # The brightest each pixel ever is over the sampled frames, and the largest step to its neighbour
-    # below and to its right.
+    # The brightest each pixel ever is over the sampled frames, and its largest step to a neighbour.
     brightest = np.zeros((h, w), np.uint8)
     steps = np.zeros((h, w), np.int16)
     try:
