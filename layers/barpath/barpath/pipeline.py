@@ -84,7 +84,7 @@ def process(
     det = detector or build_detector(opts.detector, opts.model)
     stage_s: dict[str, float] = {}
     t0 = time.perf_counter()
-    # Tracked on the picture inside any black bars; positions come out in the whole frame's pixels.
+    # Tracked on the picture inside any bars, black or filled; positions come out in the whole frame's pixels.
     points, first_pts_s, tap, aspect = _track_full_res(video.inside_bars(info), det, opts)
     stage_s["track"] = time.perf_counter() - t0
     if not points:
