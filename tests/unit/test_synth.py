@@ -262,6 +262,25 @@ def test_a_passer_by_hides_the_plate_through_the_rest_after_rep_one(tmp_path: Pa
     assert (bgr[disc].max(axis=1) < 50).mean() < 0.02
 
 
+def test_a_second_lifter_farther_back_lifts_beside_the_filmed_lift_without_changing_it(
+    tmp_path: Path,
+) -> None:
+    base = SynthSpec.plain(lift="squat", n_reps=1, fps=10.0, **SMALL)
+    alone = render_clip(base, tmp_path / "alone.mp4")
+    both = render_clip(replace(base, second_lifter=0.6), tmp_path / "both.mp4")
+    assert both.xy.tolist() == alone.xy.tolist() and both.reps == alone.reps
+    a = decode_gray(tmp_path / "alone.mp4", *SMALL.values()).astype(np.int16)
+    b = decode_gray(tmp_path / "both.mp4", *SMALL.values()).astype(np.int16)
+    dark = (b < 100) & (np.abs(b - a) > 40)  # their plate (and limbs), drawn on the flat background
+    # All of it left of the filmed plate's path, and it rises and falls: they lift.
+    xs = np.nonzero(dark.any(axis=(0, 1)))[0]
+    assert xs.size and xs.max() < alone.xy[:, 0].min() - alone.plate_radius_px
+    rows = [float(np.nonzero(f.any(axis=1))[0].mean()) for f in dark if f.any()]
+    assert len(rows) == len(b) and max(rows) - min(rows) > 0.3 * 0.6 * alone.plate_radius_px
+    with pytest.raises(ValueError, match="second_lifter"):
+        render_clip(replace(base, second_lifter=1.0), tmp_path / "x.mp4")
+
+
 def test_seconds_pads_the_end_and_rejects_too_short(tmp_path: Path) -> None:
     base = SynthSpec.plain(n_reps=1, rack=False, width=320, height=180, fps=10.0)
     need = natural_duration(base)

@@ -80,6 +80,9 @@ class SynthSpec:
     # the first rep: a textured shirt crossing the picture, near enough to the camera to stand taller
     # than it.
     passerby: bool = False
+    # Another lifter farther back, drawn this size against the filmed one (0: none), deadlifting a plate
+    # like the filmed one on their own time, pulling first: something that moves with a lift, not this one.
+    second_lifter: float = 0.0
     # Hand-held: the view drifts smoothly up to about this far (px) from where it started, and rolls a
     # little with it. 0: a tripod.
     camera_drift_px: float = 0.0
@@ -702,6 +705,8 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
         raise ValueError("rotation_deg must be 0, 90, 180 or 270")
     if not 0.3 <= spec.view_squeeze <= 1.0:
         raise ValueError("view_squeeze must be between 0.3 and 1")
+    if not 0.0 <= spec.second_lifter < 1.0:
+        raise ValueError("second_lifter must be from 0 (none) to under 1 (as near as the filmed lifter)")
     out_path = Path(out_path)
     # The scene is drawn as a side-on camera sees it, that much wider, then squeezed to the frame.
     scene = spec if spec.view_squeeze == 1.0 else replace(spec, width=round(spec.width / spec.view_squeeze))
@@ -729,6 +734,7 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
     }
     occ_win = _occluder_window(spec, motion)
     walker = _Passerby.make(scene, motion, lay, radius, rng) if spec.passerby else None
+    other = _SecondLifter.make(scene, lay) if spec.second_lifter > 0 else None
     noise = _noise_bank(spec, rng)
     view = _hand_held(spec, ts, rng)
     interval = 1.0 / (spec.fps if not spec.vfr else 2.0 / sum(1.0 / f for f in spec.vfr_fps_range))
@@ -740,6 +746,8 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
     try:
         for i, t in enumerate(ts):
             frame = bg.copy()
+            if other is not None:
+                other.draw(frame, float(t), exposure)
             if spec.lifter:
                 # Feet follow the bar during the walk-out, and stay planted otherwise.
                 k = int(np.clip(np.searchsorted(seg_t0, t, side="right") - 1, 0, len(seg_t0) - 1))
@@ -805,6 +813,37 @@ def render_clip(spec: SynthSpec, out_path: Path) -> GroundTruth:
         moves=_move_truth(motion),
         spec={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(spec).items()},
     )
+
+
+@dataclass(frozen=True)
+class _SecondLifter:
+    spec: SynthSpec
+    motion: _Motion
+    lay: _Layout
+    lut: F32
+    radius: float
+    colors: dict[str, tuple[int, int, int]]
+
+    @classmethod
+    def make(cls, scene: SynthSpec, lay: _Layout) -> _SecondLifter:
+        # Its own generator: the filmed lift's clip stays the same with or without it.
+        rng = np.random.default_rng(scene.seed + 7919)
+        spec = replace(scene, lift="deadlift", n_reps=3, rack=False, seconds=None, rom_m=None)
+        spec = replace(spec, velocities_mps=None, v_first_mps=None, v_last_mps=None, v_eccentric_mps=None)
+        motion = _build_motion(spec, rng)
+        far = _Layout(lay.ppm * scene.second_lifter, lay.floor_y - 0.03 * scene.height, scene.width * 0.2)
+        radius = spec.plate_diameter_m / 2 * far.ppm
+        colors = {"far": (44, 42, 40), "legs": (70, 60, 50), "shirt": (120, 60, 40)}
+        colors |= {"skin": (100, 130, 175), "hair": (25, 30, 40), "shoe": (40, 40, 40)}
+        return cls(spec, motion, far, _plate_lut(radius, spec.plate_bgr), radius, colors)
+
+    def draw(self, frame: U8, t: float, exposure: float) -> None:
+        x, h, _, _ = self.motion.eval(np.array([t]))
+        base = float(x[0]) - self.motion.sway(t)
+        _draw_lifter(
+            frame, self.spec, self.lay, _pose(self.spec, float(x[0]), float(h[0]), base), self.colors
+        )
+        _draw_moving_plate(frame, self.motion, self.lay, self.lut, self.radius, t, exposure)
 
 
 def _hand_held(spec: SynthSpec, ts: F64, rng: np.random.Generator) -> F64 | None:
