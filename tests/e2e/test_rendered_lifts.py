@@ -59,6 +59,10 @@ CASES = {
     # A 36 px plate: the first look followed the lifter's knees (64 px, carried up and down by the
     # walk-out and the squat), its rim fitted on 3 % of the frames: one rep, 0.41 m/s slow.
     "squat-far-knees": synth.SynthSpec(lift="squat", n_reps=3, px_per_m=160.0, seed=15),
+    # Another lifter farther back (0.7 the size) deadlifts while this one walks the bar out: their plate
+    # moved first and seeding took it, three right-looking reps of the wrong lift (0.74-0.51 m/s, 486 px
+    # off). Seeding now waits while a larger plate still stands clearly beside the first to move.
+    "squat-second-lifter": synth.SynthSpec(lift="squat", n_reps=3, seed=1, second_lifter=0.7),
 }
 
 

@@ -431,6 +431,35 @@ def test_a_faint_plate_seen_on_every_key_frame_at_one_size_is_taken_for_the_move
     assert run(wandering, 0.6) is not None  # clear enough on its looks alone (a plate moving in depth)
 
 
+def test_seeding_waits_for_a_bigger_plate_standing_still_beside_the_first_to_move() -> None:
+    """Someone farther back may pull first while the filmed lifter's plate, nearer the camera and so
+    larger, still waits in its rack: seeding watches on while such a plate stands still beside the mover,
+    clear and seen on every key frame; not for one hardly larger, seen now and then, or gone."""
+
+    def pick(radius: float, every: int = 1, moves: bool = False, gone_after: int = 99) -> tuple[float, bool]:
+        """The first mover's x, and whether seeding waits on."""
+        seeder = Seeder(1.0)
+        for k in range(10):
+            i = 6 * k
+            y = 400.0 - 12.0 * k  # the mover rises 1.5 of its radii over the key frames
+            cands = [Candidate(300.0, y, 40.0, 0.6, (260, y - 40, 340, y + 40))]
+            if k % every == 0 and k <= gone_after:
+                by = 300.0 - (20.0 * k if moves else 0.0)
+                cands.append(
+                    Candidate(800.0, by, radius, 0.9, (800 - radius, by - radius, 800 + radius, by + radius))
+                )
+            seeder.add(i, i / 30, cands)
+        mover = seeder.moving()
+        assert mover is not None
+        return mover.last.x, seeder.bigger_still(mover)
+
+    assert pick(60.0) == (300.0, True)
+    assert pick(44.0) == (300.0, False)  # 1.1 times the mover's radius: as near, no reason to wait
+    assert pick(60.0, every=2) == (300.0, False)  # seen on every other key frame
+    assert pick(60.0, gone_after=6) == (300.0, False)  # no longer seen
+    assert pick(60.0, moves=True) == (800.0, False)  # it moves too, and is the clearer: taken
+
+
 def test_a_tracklet_s_span_and_radius_kept_between_frames_match_a_fresh_count() -> None:
     """span() and radius keep what lies before the newest hit; they must read as if counted afresh as
     hits arrive, the newest is replaced (a detection over a flow-carried hit), and earlier ones change."""

@@ -27,6 +27,11 @@ MAX_RADII_PER_S = 25.0
 MOVING_SPAN_RADII = 0.8  # a tracklet whose centre travelled this far (in its own radii) is moving
 MIN_HITS = 6
 MOTION_SETTLE_S = 0.3
+# A plate this much larger than the first to move (nearer the camera), still, clear and seen on nearly
+# every key frame, may be the filmed lift's waiting in its rack or on the floor while someone farther
+# back lifts first: seeding watches on for it, at most this long after the first motion.
+BIGGER_RATIO = 1.15
+BIGGER_WAIT_S = 10.0
 SEED_DETECT_EVERY_S = 0.2  # full-frame detection this often while seeding; flow carries in between
 REFINE_SPAN_RADII = 0.3  # a tracklet that moved this far gets a rim fit on every frame
 FIT_MIN_QUALITY = 0.40
@@ -142,14 +147,16 @@ class Tracklet:
             return CLEAR_SCORE
         return score
 
+    def present(self, key_frames: list[int]) -> bool:
+        """Detected on nearly every key frame since it first was."""
+        since = sum(1 for i in key_frames if min(self.hits) <= i <= self.last_i)
+        return len(self.detections()) >= max(STEADY_MIN_DETECTIONS, STEADY_PRESENCE * since)
+
     def steady(self, key_frames: list[int]) -> bool:
         """Detected on nearly every key frame since it first was, at one size."""
-        own = self.detections()
-        first = min(self.hits)
-        since = sum(1 for i in key_frames if first <= i <= self.last_i)
-        if len(own) < STEADY_MIN_DETECTIONS or len(own) < STEADY_PRESENCE * since:
+        if not self.present(key_frames):
             return False
-        radii = np.array([c.radius for c in own])
+        radii = np.array([c.radius for c in self.detections()])
         mid = float(np.median(radii))
         return float(np.median(np.abs(radii - mid))) <= STEADY_RADIUS_SPREAD * mid
 
@@ -281,6 +288,21 @@ class Seeder:
         if not movers:
             return None
         return max(movers, key=lambda tr: tr.merit(self.key_frames))
+
+    def bigger_still(self, mover: Tracklet) -> bool:
+        """A plate larger than `mover` by BIGGER_RATIO stands still on this frame, as clear and as steadily
+        seen as a plate taken without moving."""
+        kf = self.key_frames
+        return any(
+            o is not mover
+            and o.last_i == mover.last_i
+            and len(o.hits) >= MIN_HITS
+            and o.radius >= BIGGER_RATIO * mover.radius
+            and o.span() < MOVING_SPAN_RADII
+            and o.mean_score >= CLEAR_SCORE
+            and o.present(kf)
+            for o in self.tracklets
+        )
 
     def extend_back(self, tr: Tracklet) -> Tracklet:
         """Join earlier tracklets that end where `tr` begins: a plate whose rim was briefly cut by the

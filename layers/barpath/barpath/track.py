@@ -33,6 +33,7 @@ from barpath.plate_flow import Grey, Pts, disc_corners, grey_small, lk_fb, lk_sc
 from barpath.plate_look import Look
 from barpath.plate_ring import OuterRimWatch
 from barpath.plate_seed import (
+    BIGGER_WAIT_S,
     FIT_MIN_QUALITY,
     MAX_RADII_PER_S,
     MOTION_SETTLE_S,
@@ -164,8 +165,10 @@ def track(
         settled = first_motion is not None and fr.t - first_motion >= MOTION_SETTLE_S
         settled = settled or (mover is not None and seeder.is_clearest(mover))
         if mover is not None and settled and mover.last_i == fr.i:
-            chosen, start = mover, fr
-            break
+            waiting = first_motion is not None and fr.t - first_motion < BIGGER_WAIT_S
+            if not (waiting and seeder.bigger_still(mover)):
+                chosen, start = mover, fr
+                break
         if fr.t - pending[0][1] >= SEED_MAX_S:
             steady = seeder.best_static()
             if steady is not None and steady.last_i == fr.i and _round_rim(fr.image, steady):
