@@ -290,12 +290,13 @@ class Seeder:
         return max(movers, key=lambda tr: tr.merit(self.key_frames))
 
     def bigger_still(self, mover: Tracklet) -> bool:
-        """A plate larger than `mover` by BIGGER_RATIO stands still on this frame, as clear and as steadily
-        seen as a plate taken without moving."""
+        """A plate larger than `mover` by BIGGER_RATIO stands still, seen since the last full detection (flow
+        may not carry it between: a racked plate behind the rack's posts) and as clear and as steadily seen
+        as a plate taken without moving."""
         kf = self.key_frames
         return any(
             o is not mover
-            and o.last_i == mover.last_i
+            and o.last_i >= kf[-1]
             and len(o.hits) >= MIN_HITS
             and o.radius >= BIGGER_RATIO * mover.radius
             and o.span() < MOVING_SPAN_RADII
