@@ -178,6 +178,28 @@ def test_a_passer_by_hiding_the_plate_does_not_steal_the_track_or_move_the_camer
         assert err <= MAX_MCV_ERR_MPS, f"rep {want.index}: MCV error {err:.3f} m/s"
 
 
+def test_a_plate_hidden_by_a_passer_by_is_not_exchanged_for_another_lifter_s(tmp_path) -> None:
+    """The passer-by as above, and another lifter farther back (0.85 the size) deadlifting. While the
+    squat's plate was hidden, re-detection took the nearest plate of about its size, theirs, 450 px off
+    (within 0.2 of its radius): the track stayed on the deadlift, no squat counted. A plate whose fits
+    agreed on its size is now found again only within 0.1 of it."""
+    spec = synth.SynthSpec(lift="squat", n_reps=3, seed=3, passerby=True, second_lifter=0.85)
+    truth = synth.render_clip(spec, tmp_path / "two.mp4")
+    doc = json.loads(pipeline.process(tmp_path / "two.mp4", tmp_path / "out").path_json.read_text())
+    for f, g in zip(doc["frames"], truth.frames, strict=True):
+        if f["state"] != "lost" and g.visible > 0.6:
+            assert np.hypot(f["x"] - g.x, f["y"] - g.y) < truth.plate_radius_px, f["i"]
+    assert doc["summary"]["rep_count"] == len(truth.reps)
+    # Rep 1's drive ends behind the shirt: flagged as partly unseen, and its numbers are not asserted
+    # (the clip alone reads them within 0.03; here x264 spends its bits otherwise around the shirt's edge
+    # and the drive reads 0.96 m/s for 0.80). The two after it are seen whole.
+    assert doc["reps"][0]["concentric"]["seen_whole"] is False
+    for got, want in zip(doc["reps"][1:], truth.reps[1:], strict=True):
+        assert got["concentric"]["seen_whole"] is True
+        err = abs(got["concentric"]["mean_velocity_mps"] - want.concentric.mean_velocity_mps)
+        assert err <= MAX_MCV_ERR_MPS, f"rep {want.index}: MCV error {err:.3f} m/s"
+
+
 def test_a_first_clean_hidden_by_a_passer_by_is_not_invented_and_the_second_is_measured(tmp_path) -> None:
     """The first clean's pull happens behind a passer-by, while seeding is still choosing the working
     plate. Seeding's flow carried the plate's corners off with the shirt, sideways, and took the shirt

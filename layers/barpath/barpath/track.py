@@ -100,6 +100,7 @@ BOX_TRUST_S = 0.4
 FLOW_AGREE_FIRM = 0.7  # share of corners agreeing on one motion for the flow to pin the seed
 FIT_NEAR_FLOW = 0.1  # then the rim fit must land within this many plate radii of it
 REDETECT_GOES_ON = 0.5  # plate radii from where the track expected it
+REDETECT_SIZE_TOL_STEADY = 0.1  # a re-detected plate's fitted radius off a steady one (else 0.2)
 BOX_CONFIDENCE = 0.35  # below any flow-tracked frame's (0.4 and up): a box centre is a weaker guess
 # Flow carried through blur integrates its errors: after a dropped bar bounced, it sat 0.3 plate radii
 # below a plate cut by the frame's edge, whose rim fits were too weak (a third of the rim in view) to take
@@ -530,6 +531,9 @@ class PlateTracker:
     def _redetect(self, fr: Frame, near: tuple[float, float]) -> RimFit | None:
         """Full-frame detection; take the plate of the right size nearest the expected place."""
         self.t_checked = fr.t
+        # Where its fits have agreed on its size, the plate is that size again: another lifter's plate
+        # farther back, 0.85 of it, took a squat's track while a passer-by hid the bar.
+        size_tol = REDETECT_SIZE_TOL_STEADY if self.steady_radius() is not None else 0.2
         cands = [
             c
             for c in self.detector.detect(fr.image)
@@ -543,7 +547,7 @@ class PlateTracker:
         if np.hypot(best.x - near[0], best.y - near[1]) > reach and gap < 2.0:
             return None
         f = refine_full(fr.image, best.x, best.y, best.radius, self.channel)
-        if f is None or f.quality < FIT_MIN_QUALITY or abs(f.radius / self.radius - 1) > 0.2:
+        if f is None or f.quality < FIT_MIN_QUALITY or abs(f.radius / self.radius - 1) > size_tol:
             return None
         self.lost = False
         self.redetected = True
