@@ -147,6 +147,13 @@ class Tracklet:
             return CLEAR_SCORE
         return score
 
+    def clear_and_still(self) -> bool:
+        """Seen long enough, its rim clear, and it has not moved: a racked or floor plate, or the working
+        plate waiting."""
+        return (
+            len(self.hits) >= MIN_HITS and self.mean_score >= CLEAR_SCORE and self.span() < MOVING_SPAN_RADII
+        )
+
     def present(self, key_frames: list[int]) -> bool:
         """Detected on nearly every key frame since it first was."""
         since = sum(1 for i in key_frames if min(self.hits) <= i <= self.last_i)
@@ -297,10 +304,8 @@ class Seeder:
         return any(
             o is not mover
             and o.last_i >= kf[-1]
-            and len(o.hits) >= MIN_HITS
             and o.radius >= BIGGER_RATIO * mover.radius
-            and o.span() < MOVING_SPAN_RADII
-            and o.mean_score >= CLEAR_SCORE
+            and o.clear_and_still()
             and o.present(kf)
             for o in self.tracklets
         )
@@ -378,9 +383,7 @@ class Seeder:
         ours = {i: c for i, c in chosen.hits.items() if i not in chosen.carried}
         out: list[tuple[float, float, float]] = []
         for tr in self.tracklets:
-            if tr is chosen or len(tr.hits) < MIN_HITS or tr.mean_score < CLEAR_SCORE:
-                continue
-            if tr.span() >= MOVING_SPAN_RADII:
+            if tr is chosen or not tr.clear_and_still():
                 continue
             apart = [
                 i
