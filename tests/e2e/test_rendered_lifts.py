@@ -63,6 +63,22 @@ CASES = {
     # moved first and seeding took it, three right-looking reps of the wrong lift (0.74-0.51 m/s, 486 px
     # off). Seeding now waits while a larger plate still stands clearly beside the first to move.
     "squat-second-lifter": synth.SynthSpec(lift="squat", n_reps=3, seed=1, second_lifter=0.7),
+    # Everything at once, from a sweep of random combinations: a phone held by hand, turned 30 degrees,
+    # irregular frame times, noise, CRF 28, an arm across the bar, and a second lifter whose plate rises
+    # in front of a stack of floor plates. Flow dragged the floor plate's corners up with it: a "plate"
+    # that moved 1.1 radii with no rim seen where it went was taken, 500 px off.
+    "squat-everything": synth.SynthSpec(
+        lift="squat",
+        n_reps=5,
+        seed=1010,
+        occlusion=True,
+        second_lifter=0.64,
+        camera_drift_px=30.0,
+        vfr=True,
+        view_squeeze=0.87,
+        noise_sigma=4.0,
+        crf=28,
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from barpath.errors import NoPlateFoundError
 from barpath.ffmpeg import exe
 from barpath.plate_box import BoxCarrier
 from barpath.plate_look import Look
-from barpath.plate_seed import Seeder, Tracklet
+from barpath.plate_seed import MOVING_SPAN_RADII, Seeder, Tracklet
 from barpath.synth import GroundTruth, SynthSpec, render_clip
 from barpath.track import TrackPoint, track
 
@@ -460,13 +460,37 @@ def test_seeding_waits_for_a_bigger_plate_standing_still_beside_the_first_to_mov
     assert pick(60.0, moves=True) == (800.0, False)  # it moves too, and is the clearer: taken
 
 
+def test_a_plate_moved_by_flow_alone_is_not_a_mover_until_its_rim_is_seen_where_it_went() -> None:
+    """Corners on a floor plate's face, dragged up by another lifter's plate rising in front of it: the
+    tracklet moves only where it was carried, its rim seen only where it stood."""
+
+    def cand(x: float, y: float, r: float = 40.0) -> Candidate:
+        return Candidate(x, y, r, 0.8, (x - r, y - r, x + r, y + r))
+
+    tr = Tracklet()
+    for i in range(30):
+        tr.hits[i], tr.times[i] = (
+            cand(300.0 + 0.5 * (i % 2), 500.0 - (2.5 * (i - 10) if i > 10 else 0)),
+            i / 30,
+        )
+        if i % 6:
+            tr.carried.add(i)  # between key frames; on the key frames after 10 nothing was detected there
+        elif i > 10:
+            tr.carried.add(i)
+    key_frames = list(range(0, 30, 6))
+    assert tr.span() >= MOVING_SPAN_RADII and tr.seen_span() < 0.05
+    assert not tr.moving(key_frames)
+    tr.hits[30], tr.times[30] = cand(300.0, 448.0), 1.0  # a detection on the rim where flow took it
+    assert tr.seen_span() >= MOVING_SPAN_RADII and tr.moving([*key_frames, 30])
+
+
 def test_a_tracklet_s_span_and_radius_kept_between_frames_match_a_fresh_count() -> None:
     """span() and radius keep what lies before the newest hit; they must read as if counted afresh as
     hits arrive, the newest is replaced (a detection over a flow-carried hit), and earlier ones change."""
 
-    def fresh(tr: Tracklet) -> tuple[float, float]:
+    def fresh(tr: Tracklet) -> tuple[float, float, float]:
         copy = Tracklet(dict(tr.hits), dict(tr.times), set(tr.other_ring), set(tr.carried))
-        return copy.span(), copy.radius
+        return copy.span(), copy.seen_span(), copy.radius
 
     def cand(x: float, y: float, r: float = 40.0) -> Candidate:
         return Candidate(x, y, r, 0.9, (x - r, y - r, x + r, y + r))
@@ -476,15 +500,15 @@ def test_a_tracklet_s_span_and_radius_kept_between_frames_match_a_fresh_count() 
     for i in range(1, 40):
         tr.hits[i], tr.times[i] = cand(100 + rng.normal(0, 3), 300 - 2.0 * i), i / 30
         tr.carried.add(i)
-        assert (tr.span(), tr.radius) == fresh(tr)
+        assert (tr.span(), tr.seen_span(), tr.radius) == fresh(tr)
         if i % 5 == 0:  # a detection replaces the carried hit: another size, no longer carried
             tr.hits[i] = cand(tr.hits[i].x, tr.hits[i].y - 30, 44.0)
             tr.carried.discard(i)
-            assert (tr.span(), tr.radius) == fresh(tr)
+            assert (tr.span(), tr.seen_span(), tr.radius) == fresh(tr)
     tr.hits[3] = cand(400, 300, 60.0)  # an earlier hit rewritten (seeding joins or adopts only so)
     tr.carried.discard(3)
     tr.rewritten()
-    assert (tr.span(), tr.radius) == fresh(tr)
+    assert (tr.span(), tr.seen_span(), tr.radius) == fresh(tr)
 
 
 def test_a_plate_s_look_survives_a_hand_over_it_and_blur_but_not_a_shirt() -> None:

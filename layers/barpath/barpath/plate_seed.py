@@ -79,6 +79,7 @@ class Tracklet:
     # the newest hit changes, so what lies before it is kept: (first frame, up to which frame, largest
     # room distance from the first hit before it) and (the radius, the state it was taken on).
     _far: tuple[int, int, float] | None = field(default=None, repr=False, compare=False)
+    _seen_far: tuple[int, int, float] | None = field(default=None, repr=False, compare=False)
     _radius: tuple[tuple[float, ...], float] | None = field(default=None, repr=False, compare=False)
 
     def detections(self) -> list[Candidate]:
@@ -107,7 +108,7 @@ class Tracklet:
 
     def rewritten(self) -> None:
         """Hits before the newest were changed (joined, adopted): forget what was kept of them."""
-        self._far = self._radius = None
+        self._far = self._seen_far = self._radius = None
 
     @property
     def mean_score(self) -> float:
@@ -115,20 +116,37 @@ class Tracklet:
 
     def span(self) -> float:
         """Largest distance of any hit from the first one, in radii, in the room (camera motion taken out)."""
-        first_i, last_i = min(self.hits), self.last_i
+        self._far, far = self._farthest(self._far, list(self.hits))
+        return far / max(self.radius, 1.0)
+
+    def seen_span(self) -> float:
+        """span() over the hits where its rim was seen (detected or refitted), not carried by flow alone.
+        Corners on a floor plate's face, dragged up by another lifter's plate rising in front of it, moved
+        a rim-less "plate" 1.1 radii, and seeding took it for the working one."""
+        seen = [i for i in self.hits if i not in self.carried]
+        if not seen:
+            return 0.0
+        self._seen_far, far = self._farthest(self._seen_far, seen)
+        return far / max(self.radius, 1.0)
+
+    def _farthest(
+        self, kept: tuple[int, int, float] | None, hits: list[int]
+    ) -> tuple[tuple[int, int, float], float]:
+        """The largest room distance of `hits` from the first of them, and what to keep for next time:
+        while seeding only the newest hit changes, so the distance over those before it is kept."""
+        first_i, last_i = min(hits), max(hits)
         x0, y0 = self.in_room(first_i)
 
         def dist(i: int) -> float:
             x, y = self.in_room(i)
             return float(np.hypot(x - x0, y - y0))
 
-        kept = self._far
         if kept is None or kept[0] != first_i or kept[1] > last_i:
-            far = max((dist(i) for i in self.hits if i < last_i), default=0.0)
+            far = max((dist(i) for i in hits if i < last_i), default=0.0)
         else:
-            far = max([kept[2], *(dist(i) for i in range(kept[1], last_i) if i in self.hits)])
-        self._far = (first_i, last_i, far)
-        return max(far, dist(last_i)) / max(self.radius, 1.0)
+            new = set(hits)
+            far = max([kept[2], *(dist(i) for i in range(kept[1], last_i) if i in new)])
+        return (first_i, last_i, far), max(far, dist(last_i))
 
     def in_room(self, i: int) -> tuple[float, float]:
         c = self.hits[i]
@@ -137,6 +155,8 @@ class Tracklet:
     def moving(self, key_frames: list[int]) -> bool:
         """Moves in the room and looks like a plate. `key_frames`: where full-frame detection ran."""
         if len(self.hits) < MIN_HITS or len(self.detections()) < 2 or self.span() < MOVING_SPAN_RADII:
+            return False
+        if self.seen_span() < MOVING_SPAN_RADII:
             return False
         return self.clarity(key_frames) >= CLEAR_SCORE
 
