@@ -477,11 +477,14 @@ def test_a_plate_moved_by_flow_alone_is_not_a_mover_until_its_rim_is_seen_where_
             tr.carried.add(i)  # between key frames; on the key frames after 10 nothing was detected there
         elif i > 10:
             tr.carried.add(i)
-    key_frames = list(range(0, 30, 6))
+    seeder = Seeder(1.0)
+    seeder.tracklets, seeder.key_frames = [tr], list(range(0, 30, 6))
     assert tr.span() >= MOVING_SPAN_RADII and tr.seen_span() < 0.05
-    assert not tr.moving(key_frames)
+    assert seeder.moving() is None
+    assert seeder.moving(seen=False) is tr  # the lift may have begun: seeding's clock starts
     tr.hits[30], tr.times[30] = cand(300.0, 448.0), 1.0  # a detection on the rim where flow took it
-    assert tr.seen_span() >= MOVING_SPAN_RADII and tr.moving([*key_frames, 30])
+    seeder.key_frames.append(30)
+    assert tr.seen_span() >= MOVING_SPAN_RADII and seeder.moving() is tr
 
 
 def test_a_tracklet_s_span_and_radius_kept_between_frames_match_a_fresh_count() -> None:

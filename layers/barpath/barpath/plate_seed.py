@@ -156,8 +156,6 @@ class Tracklet:
         """Moves in the room and looks like a plate. `key_frames`: where full-frame detection ran."""
         if len(self.hits) < MIN_HITS or len(self.detections()) < 2 or self.span() < MOVING_SPAN_RADII:
             return False
-        if self.seen_span() < MOVING_SPAN_RADII:
-            return False
         return self.clarity(key_frames) >= CLEAR_SCORE
 
     def clarity(self, key_frames: list[int]) -> float:
@@ -301,16 +299,23 @@ class Seeder:
                 s = self.scale
                 tr.pts = disc_corners(small, c.x / s, c.y / s, tr.radius / s)
 
-    def moving(self) -> Tracklet | None:
+    def moving(self, seen: bool = True) -> Tracklet | None:
         """The clearest moving tracklet. A head or hands move with the bar too: callers wait a moment
-        after the first motion (MOTION_SETTLE_S) so the plate has moved as well, then this prefers it."""
+        after the first motion (MOTION_SETTLE_S) so the plate has moved as well, then this prefers it.
+        A move counts where the rim was seen (Tracklet.seen_span): corners dragged off a plate by
+        something passing in front of it move where no rim follows. `seen=False` counts moves carried by
+        flow alone too: when the lift began (a fast pull may blur the rim until a passer-by hides it)."""
         ranked = [tr.merit(self.key_frames) for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
         if not ranked:
             return None
         # A moving hip or head is round too, but seen less often and less clearly than the plate.
         floor = 0.5 * max(ranked)
         movers = [
-            tr for tr in self.tracklets if tr.moving(self.key_frames) and tr.merit(self.key_frames) >= floor
+            tr
+            for tr in self.tracklets
+            if tr.moving(self.key_frames)
+            and tr.merit(self.key_frames) >= floor
+            and (not seen or tr.seen_span() >= MOVING_SPAN_RADII)
         ]
         if not movers:
             return None

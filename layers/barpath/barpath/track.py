@@ -161,7 +161,7 @@ def track(
             last_detect, need_detect = fr.t, False
         seeder.refresh_corners(fr.i, small)
         mover = seeder.moving()
-        if mover is not None and first_motion is None:
+        if first_motion is None and (mover is not None or seeder.moving(seen=False) is not None):
             first_motion = fr.t
         settled = first_motion is not None and fr.t - first_motion >= MOTION_SETTLE_S
         settled = settled or (mover is not None and seeder.is_clearest(mover))
