@@ -480,8 +480,7 @@ def test_a_plate_moved_by_flow_alone_is_not_a_mover_until_its_rim_is_seen_where_
     seeder = Seeder(1.0)
     seeder.tracklets, seeder.key_frames = [tr], list(range(0, 30, 6))
     assert tr.span() >= MOVING_SPAN_RADII and tr.seen_span() < 0.05
-    assert seeder.moving() is None
-    assert seeder.moving(seen=False) is tr  # the lift may have begun: seeding's clock starts
+    assert seeder.movers() == (None, True)  # none taken, but the lift may have begun: the clock starts
     tr.hits[30], tr.times[30] = cand(300.0, 448.0), 1.0  # a detection on the rim where flow took it
     seeder.key_frames.append(30)
     assert tr.seen_span() >= MOVING_SPAN_RADII and seeder.moving() is tr

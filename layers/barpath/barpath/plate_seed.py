@@ -10,7 +10,7 @@ however long seeding runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,21 +116,21 @@ class Tracklet:
 
     def span(self) -> float:
         """Largest distance of any hit from the first one, in radii, in the room (camera motion taken out)."""
-        self._far, far = self._farthest(self._far, list(self.hits))
+        self._far, far = self._farthest(self._far, self.hits.keys())
         return far / max(self.radius, 1.0)
 
     def seen_span(self) -> float:
         """span() over the hits where its rim was seen (detected or refitted), not carried by flow alone.
         Corners on a floor plate's face, dragged up by another lifter's plate rising in front of it, moved
         a rim-less "plate" 1.1 radii, and seeding took it for the working one."""
-        seen = [i for i in self.hits if i not in self.carried]
+        seen = {i for i in self.hits if i not in self.carried}
         if not seen:
             return 0.0
         self._seen_far, far = self._farthest(self._seen_far, seen)
         return far / max(self.radius, 1.0)
 
     def _farthest(
-        self, kept: tuple[int, int, float] | None, hits: list[int]
+        self, kept: tuple[int, int, float] | None, hits: Collection[int]
     ) -> tuple[tuple[int, int, float], float]:
         """The largest room distance of `hits` from the first of them, and what to keep for next time:
         while seeding only the newest hit changes, so the distance over those before it is kept."""
@@ -144,8 +144,7 @@ class Tracklet:
         if kept is None or kept[0] != first_i or kept[1] > last_i:
             far = max((dist(i) for i in hits if i < last_i), default=0.0)
         else:
-            new = set(hits)
-            far = max([kept[2], *(dist(i) for i in range(kept[1], last_i) if i in new)])
+            far = max([kept[2], *(dist(i) for i in range(kept[1], last_i) if i in hits)])
         return (first_i, last_i, far), max(far, dist(last_i))
 
     def in_room(self, i: int) -> tuple[float, float]:
@@ -299,27 +298,29 @@ class Seeder:
                 s = self.scale
                 tr.pts = disc_corners(small, c.x / s, c.y / s, tr.radius / s)
 
-    def moving(self, seen: bool = True) -> Tracklet | None:
-        """The clearest moving tracklet. A head or hands move with the bar too: callers wait a moment
-        after the first motion (MOTION_SETTLE_S) so the plate has moved as well, then this prefers it.
-        A move counts where the rim was seen (Tracklet.seen_span): corners dragged off a plate by
-        something passing in front of it move where no rim follows. `seen=False` counts moves carried by
-        flow alone too: when the lift began (a fast pull may blur the rim until a passer-by hides it)."""
+    def moving(self) -> Tracklet | None:
+        """The clearest tracklet seen moving (see movers)."""
+        return self.movers()[0]
+
+    def movers(self) -> tuple[Tracklet | None, bool]:
+        """The clearest moving tracklet, and whether any tracklet moved. A head or hands move with the bar
+        too: callers wait a moment after the first motion (MOTION_SETTLE_S) so the plate has moved as
+        well, then this prefers it. A move is taken where the rim was seen (Tracklet.seen_span): corners
+        dragged off a plate by something passing in front of it move where no rim follows. Whether any
+        moved counts moves carried by flow alone too: the lift has begun (a fast pull may blur the rim
+        until a passer-by hides it)."""
         ranked = [tr.merit(self.key_frames) for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
         if not ranked:
-            return None
+            return None, False
         # A moving hip or head is round too, but seen less often and less clearly than the plate.
         floor = 0.5 * max(ranked)
-        movers = [
-            tr
-            for tr in self.tracklets
-            if tr.moving(self.key_frames)
-            and tr.merit(self.key_frames) >= floor
-            and (not seen or tr.seen_span() >= MOVING_SPAN_RADII)
+        moved = [
+            tr for tr in self.tracklets if tr.moving(self.key_frames) and tr.merit(self.key_frames) >= floor
         ]
-        if not movers:
-            return None
-        return max(movers, key=lambda tr: tr.merit(self.key_frames))
+        seen = [tr for tr in moved if tr.seen_span() >= MOVING_SPAN_RADII]
+        if not seen:
+            return None, bool(moved)
+        return max(seen, key=lambda tr: tr.merit(self.key_frames)), True
 
     def bigger_still(self, mover: Tracklet) -> bool:
         """A plate larger than `mover` by BIGGER_RATIO stands still, seen since the last full detection (flow

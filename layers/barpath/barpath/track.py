@@ -160,8 +160,8 @@ def track(
             seeder.add(fr.i, fr.t, detector.detect(fr.image), fr.image)
             last_detect, need_detect = fr.t, False
         seeder.refresh_corners(fr.i, small)
-        mover = seeder.moving()
-        if first_motion is None and (mover is not None or seeder.moving(seen=False) is not None):
+        mover, moved = seeder.movers()
+        if moved and first_motion is None:
             first_motion = fr.t
         settled = first_motion is not None and fr.t - first_motion >= MOTION_SETTLE_S
         settled = settled or (mover is not None and seeder.is_clearest(mover))
