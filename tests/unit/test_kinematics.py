@@ -362,6 +362,29 @@ def test_a_squat_filmed_from_mid_descent_counts_its_first_rep(seed: int) -> None
         assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=0.03)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(
+    ("lift", "pattern", "cut_off"), [("deadlift", "bottom_start", 0), ("squat", "top_start", 1)]
+)
+def test_a_set_filmed_from_its_first_return_move_pairs_each_rep_with_its_own_lowering(
+    lift: str, pattern: str, cut_off: int, seed: int
+) -> None:
+    """A deadlift filmed from mid-lowering and a squat from mid-drive (that drive cut off): the first
+    move seen says nothing of where reps start, the level the set ends at does (the floor; the top). Read
+    from the first move, each pull was paired with the lowering before it, each drive with the descent
+    after it."""
+    points, truth = synth(LIFTS[lift][0](3), seed, lost_frac=0.0)
+    con = [tr for tr in truth if tr.kind == "con"]
+    ecc = [tr for tr in truth if tr.kind == "ecc"]
+    first = ecc[0] if lift == "deadlift" else con[0]
+    a = analyse(_filmed(points, 0.5 * (first.start_t + first.end_t), points[-1].t))
+    assert a.summary["lift_pattern"] == pattern and a.summary["reps_cut_off"] == cut_off
+    assert len(a.reps) == 2
+    for rep, c, e in zip(a.reps, con[1:], ecc[1:], strict=True):
+        assert abs(rep.concentric.start_t - c.start_t) <= 2 * FRAME_S
+        assert rep.eccentric is not None and abs(rep.eccentric.start_t - e.start_t) <= 2 * FRAME_S
+
+
 def test_squat_rep_order_velocity_loss_and_frame_labels() -> None:
     points, truth = synth(squat(), seed=7)
     a = analyse(points)
@@ -472,6 +495,68 @@ def test_lift_hint_overrides_the_guess() -> None:
     hinted = analyse(points, lift="deadlift")
     assert hinted.summary["rep_count"] == 2
     assert hinted.reps[0].concentric.start_t == pytest.approx(truth[0].start_t, abs=2 * FRAME_S)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("rest_m", [0.35, 0.5])
+def test_a_clean_from_the_hang_or_blocks_counts_its_pull(rest_m: float, seed: int) -> None:
+    """The clip starts with the bar resting above the floor (held at the hang, or on blocks) and ends
+    with it dropped to the floor: the first pull leaves from above the level the set ends at, and is a
+    rep all the same (it was not counted: no rep left the floor)."""
+    moves = clean()
+    moves[1] = Move(0.6, dx=0.03, dy=0.95 - rest_m, kind="con")  # the drop still ends on the floor
+    points, truth = synth(moves, seed)
+    con, ecc = truth
+    a = analyse(points)
+    assert a.summary["rep_count"] == 1 and a.summary["lift_pattern"] == "olympic"
+    rep = a.reps[0]
+    assert abs(rep.concentric.start_t - con.start_t) <= 2 * FRAME_S
+    assert rep.concentric.mean_velocity_mps == pytest.approx(con.mcv, abs=0.03)
+    assert rep.eccentric is not None and abs(rep.eccentric.start_t - ecc.start_t) <= 2 * FRAME_S
+
+
+def _found_halfway_down(points: list[TrackPoint], lowering: Truth) -> list[TrackPoint]:
+    """The plate unseen until halfway through `lowering` but for one wrong detection 0.6 s before."""
+    found = 0.5 * (lowering.start_t + lowering.end_t)
+    stray = min(points, key=lambda p: abs(p.t - (found - 0.6)))
+    for p in points:
+        if p.t < found and p is not stray:
+            p.x = p.y = p.radius = None
+            p.state = "lost"
+    return points
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_deadlift_first_seen_halfway_down_still_starts_from_the_floor(seed: int) -> None:
+    """Someone walks past through the first pull and lockout: the plate is found again halfway down,
+    after one wrong detection while it was hidden (a rendered passer-by's clip did this). The first move
+    seen is a lowering, but from halfway: the set ends on the floor, so reps start there and every pull
+    filmed whole counts (read as a squat's descent, the next pull had none before it and went)."""
+    points, truth = synth(deadlift(4), seed, lost_frac=0.0)
+    con = [tr for tr in truth if tr.kind == "con"]
+    ecc = [tr for tr in truth if tr.kind == "ecc"]
+    a = analyse(_found_halfway_down(points, ecc[0]))
+    assert a.summary["lift_pattern"] == "bottom_start"
+    assert a.summary["rep_count"] == 3 and a.summary["reps_seen_in_part"] == 0
+    for rep, c in zip(a.reps, con[1:], strict=True):
+        assert abs(rep.concentric.start_t - c.start_t) <= 2 * FRAME_S
+        assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=0.03)
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_squat_first_seen_halfway_down_still_starts_at_the_top(seed: int) -> None:
+    """The same loss over a squat's first descent: the set ends at the top, so reps start there, and the
+    first way up, filmed whole, is a rep."""
+    points, truth = synth(squat(3), seed, lost_frac=0.0)
+    ecc = [tr for tr in truth if tr.kind == "ecc"]
+    a = analyse(_found_halfway_down(points, ecc[0]))
+    assert a.summary["lift_pattern"] == "top_start"
+    con = [tr for tr in truth if tr.kind == "con"]
+    assert a.summary["rep_count"] == 3 and a.reps[0].eccentric is None  # its descent seen in part
+    for rep, e in zip(a.reps[1:], ecc[1:], strict=True):
+        assert rep.eccentric is not None and abs(rep.eccentric.start_t - e.start_t) <= 2 * FRAME_S
+    for rep, c in zip(a.reps, con, strict=True):
+        assert rep.concentric.mean_velocity_mps == pytest.approx(c.mcv, abs=0.03)
 
 
 def test_calibration_is_robust_to_outlier_radii() -> None:

@@ -16,19 +16,21 @@ got wrong are rejected as outliers of the smooth fit before the final pass.
 Reps. The bar's height is cut into legs that move at least max(MIN_ROM_M, REP_FRACTION x the largest
 excursion) vertically, so unrack, walk-out, re-rack and the lifter's steps never count. A rep starts at
 the level the bar rests at: at the top for squat and bench (eccentric then concentric), at the bottom
-for deadlift and the Olympic lifts (concentric then eccentric). Which one is read from the motion (the
-first big move is down or up); `lift=` may force it. A rep lasts until the bar is back near the level it
-started from, so the catch and recovery of a clean or snatch belong to its one fast pull. Each phase's
-ends are where the bar's vertical velocity is zero: first read off the smoothed velocity (its crossing
-at a turnaround, its slope extrapolated to zero at a stop), then refined by fitting one smooth move
-(minimum jerk, or a half cosine where that fits clearly better) to the raw heights of the whole phase,
-robustly (a few frames off do not drag it), which times a stop to a few ms where the still, slow tails
-defeat any velocity threshold. The fit may not run past a point where the bar reverses (a pull turning
-into the drop under the bar; on a clip's first and last frames, only where the raw heights show it):
-such an edge is a turnaround, read at the velocity's zero crossing, whatever shape the pull had. A
-drive the clip starts or stops inside (the bar never slowed to CUT_FRACTION of its top speed between the
-clip's edge and that speed) is no rep: its numbers would be of a part of it. `summary["reps_cut_off"]`
-counts those; a lowering cut the same way leaves its rep's eccentric phase out.
+for deadlift and the Olympic lifts (concentric then eccentric). Which one is read from the motion: the
+level the first big move leaves from rest, or where that move was first seen away from its level or
+under way, the level the last one comes to rest at; `lift=` may force it. A rep lasts until the bar is
+back near the level it started from, so the catch and recovery of a clean or snatch belong to its one
+fast pull. Each phase's ends are where the bar's vertical velocity is zero: first read off the smoothed
+velocity (its crossing at a turnaround, its slope extrapolated to zero at a stop), then refined by
+fitting one smooth move (minimum jerk, or a half cosine where that fits clearly better) to the raw
+heights of the whole phase, robustly (a few frames off do not drag it), which times a stop to a few ms
+where the still, slow tails defeat any velocity threshold. The fit may not run past a point where the
+bar reverses (a pull turning into the drop under the bar; on a clip's first and last frames, only where
+the raw heights show it): such an edge is a turnaround, read at the velocity's zero crossing, whatever
+shape the pull had. A drive the clip starts or stops inside (the bar never slowed to CUT_FRACTION of its
+top speed between the clip's edge and that speed) is no rep: its numbers would be of a part of it.
+`summary["reps_cut_off"]` counts those; a lowering cut the same way leaves its rep's eccentric phase
+out.
 
 Conventions. Per frame: `vy_mps` up positive. Per phase: `displacement_m` (range of motion),
 `mean_velocity_mps` (displacement / duration) and `peak_velocity_mps` are magnitudes; the phase name
@@ -366,28 +368,35 @@ def segment_reps(
     legs = [g for g in _zigzag(height, threshold) if not _mostly_horizontal(g, track)]
     if not legs:
         return Segmentation([], None)
+    tolerance = LEVEL_FRACTION * excursion
+    cut = {id(leg): _cut_ends(leg, v_up, valid) for leg in legs}
     start: Literal["top", "bottom"]
     if lift is not None and lift.lower() in TOP_START_LIFTS:
         start = "top"
     elif lift is not None and lift.lower() in BOTTOM_START_LIFTS:
         start = "bottom"
     else:
-        start = "top" if legs[0].direction < 0 else "bottom"
+        start = _start_level(legs, height, float(lo), float(hi), tolerance, cut)
     base = float(hi) if start == "top" else float(lo)
-    tolerance = LEVEL_FRACTION * excursion
     leave = -1 if start == "top" else 1  # the direction in which a rep leaves its resting level
 
-    cut = {id(leg): _cut_ends(leg, v_up, valid) for leg in legs}
     groups: list[list[_Leg]] = []
     current: list[_Leg] | None = None
+    away: set[int] = set()  # first legs that did not leave from the resting level
+    drive_cut = 0
     for leg in legs:
         at_base_start = abs(height[leg.i0] - base) <= tolerance
         at_base_end = abs(height[leg.i1] - base) <= tolerance
         if current is None:
             # A clip that starts mid-move starts a rep there: a squat filmed from mid-descent still
-            # shows its whole way up.
-            if leg.direction == leave and (at_base_start or cut[id(leg)][0]):
+            # shows its whole way up. So does the first move from wherever the bar rested first: a
+            # clean from the hang or from blocks, dropped to the floor after (0 reps before).
+            if leg.direction == leave and (at_base_start or cut[id(leg)][0] or leg is legs[0]):
                 current = [leg]
+                if not at_base_start:
+                    away.add(id(leg))
+            elif start == "top" and leg.direction == 1 and cut[id(leg)][0]:
+                drive_cut = 1  # a squat filmed from mid-drive: that drive is cut off
             continue
         current.append(leg)
         if leg.direction == -leave and at_base_end:
@@ -399,7 +408,7 @@ def segment_reps(
     spans = _phase_spans(t, v_up, track, [leg for g in groups for leg in g])
     reps: list[RepSpan] = []
     intermediate = False
-    cut_off = 0
+    cut_off = drive_cut
     for g in groups:
         con_leg, ecc_leg = (g[-1], g[0]) if start == "top" else (g[0], g[-1])
         if start == "top" and con_leg.direction != 1:
@@ -414,7 +423,7 @@ def segment_reps(
             continue
         con = spans[id(con_leg)]
         ecc_opt = spans[id(ecc_leg)] if ecc_leg.direction == -1 and ecc_leg is not con_leg else None
-        if ecc_opt is not None and any(cut[id(ecc_leg)]):
+        if ecc_opt is not None and (any(cut[id(ecc_leg)]) or id(ecc_leg) in away):
             ecc_opt = None  # a lowering seen in part: its numbers would be the part's
         if start == "top":
             rep = RepSpan(con, ecc_opt, ecc_opt.start_t if ecc_opt else con.start_t, con.end_t)
@@ -432,6 +441,28 @@ def segment_reps(
         if intermediate or (mpp is not None and fastest * mpp >= OLYMPIC_PEAK_MPS):
             pattern = "olympic"
     return Segmentation(reps, pattern, cut_off)
+
+
+def _start_level(
+    legs: list[_Leg],
+    height: FloatArray,
+    lo: float,
+    hi: float,
+    tolerance: float,
+    cut: dict[int, tuple[bool, bool]],
+) -> Literal["top", "bottom"]:
+    """Where reps start: the level the first big move leaves from rest (down from the top: squat,
+    bench; up from the floor: deadlift, Olympic lifts). Where that move was first seen away from its
+    level or under way (the clip began in it, or the plate was found only then), the level the last big
+    move comes to rest at says it, since a set ends where it began (re-racked, or the bar back on the
+    floor). A deadlift whose plate was first found halfway down from a lockout a passer-by hid read as a
+    squat from that lowering: the pull after it had no descent before it and was not counted."""
+    first, last = legs[0], legs[-1]
+    if abs(height[first.i0] - (hi if first.direction < 0 else lo)) <= tolerance and not cut[id(first)][0]:
+        return "top" if first.direction < 0 else "bottom"
+    if abs(height[last.i1] - (lo if last.direction < 0 else hi)) <= tolerance and not cut[id(last)][1]:
+        return "bottom" if last.direction < 0 else "top"
+    return "top" if first.direction < 0 else "bottom"
 
 
 def _cut_ends(leg: _Leg, v_up: FloatArray, seen: BoolArray) -> tuple[bool, bool]:
