@@ -79,6 +79,19 @@ CASES = {
         noise_sigma=4.0,
         crf=28,
     ),
+    # A blue-plated clean filmed by hand, with noise and irregular frame times (from a second sweep):
+    # in the blurred pull flow moved the plate nearly 2 radii in a frame, down against the pull, and
+    # seeding kept that; the plate found again at the catch started another tracklet, the pull's frames
+    # were left `lost` and no rep was counted.
+    "clean-hand-blur": synth.SynthSpec(
+        lift="clean",
+        n_reps=1,
+        seed=1092,
+        noise_sigma=4.0,
+        camera_drift_px=30.0,
+        vfr=True,
+        plate_bgr=(150, 60, 40),
+    ),
 }
 
 

@@ -257,6 +257,14 @@ class Seeder:
                 need_detect = need_detect or was_moving
                 continue
             x, y = last.x + m[0] * self.scale, last.y + m[1] * self.scale
+            dt = max(1e-3, t - tr.times[tr.last_i])
+            if np.hypot(m[0], m[1]) * self.scale > last.radius * (0.3 + MAX_RADII_PER_S * dt):
+                # Faster than a bar goes: the corners of a plate blurred in a clean's pull were taken by
+                # something else (nearly 2 radii in a frame, against the pull). Kept, that position ended the
+                # tracklet where the plate was not, and the plate found again was not linked to it.
+                tr.pts = np.zeros((0, 1, 2), np.float32)
+                need_detect = need_detect or was_moving
+                continue
             if abs(m[0]) > abs(m[1]) and not tr.look.shows(image, x, y, tr.radius):
                 # Carried sideways onto something that does not look like it: a passer-by's shirt took
                 # its corners. A bar moves up and down while seeding watches; a plate's look may change
