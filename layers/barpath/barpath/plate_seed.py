@@ -317,18 +317,18 @@ class Seeder:
         dragged off a plate by something passing in front of it move where no rim follows. Whether any
         moved counts moves carried by flow alone too: the lift has begun (a fast pull may blur the rim
         until a passer-by hides it)."""
-        ranked = [tr.merit(self.key_frames) for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
+        # Asked on every seeding frame: each tracklet's merit (a pass over its hits) is taken once.
+        merit = {id(tr): tr.merit(self.key_frames) for tr in self.tracklets}
+        ranked = [merit[id(tr)] for tr in self.tracklets if len(tr.hits) >= MIN_HITS]
         if not ranked:
             return None, False
         # A moving hip or head is round too, but seen less often and less clearly than the plate.
         floor = 0.5 * max(ranked)
-        moved = [
-            tr for tr in self.tracklets if tr.moving(self.key_frames) and tr.merit(self.key_frames) >= floor
-        ]
+        moved = [tr for tr in self.tracklets if tr.moving(self.key_frames) and merit[id(tr)] >= floor]
         seen = [tr for tr in moved if tr.seen_span() >= MOVING_SPAN_RADII]
         if not seen:
             return None, bool(moved)
-        return max(seen, key=lambda tr: tr.merit(self.key_frames)), True
+        return max(seen, key=lambda tr: merit[id(tr)]), True
 
     def bigger_still(self, mover: Tracklet) -> bool:
         """A plate larger than `mover` by BIGGER_RATIO stands still, seen since the last full detection (flow
