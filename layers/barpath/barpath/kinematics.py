@@ -526,6 +526,7 @@ def _phase_spans(
     and a start from or stop into rest, where smoothing spreads the stop, so the boundary is fitted to
     the zero is extrapolated along the velocity's slope (`_extrapolated_zero`)."""
     info = []
+    mirrored: dict[int, tuple[float, float] | None] = {}
     for leg in legs:
         seg = slice(leg.i0, leg.i1 + 1)
         sv = leg.direction * v_up[seg]
@@ -536,6 +537,7 @@ def _phase_spans(
         crossings = (_crossing(t[seg], sv, k, -1), _crossing(t[seg], sv, k, 1))
         slopes = (_extrapolated_zero(t[seg], sv, k, -1), _extrapolated_zero(t[seg], sv, k, 1))
         info.append((leg, *crossings, *slopes, float(sv[k]), float(t[leg.i0 + k])))
+        mirrored[id(leg)] = _mirrored(t[seg], sv, k)
     spans: dict[int, PhaseSpan] = {}
     for n, (leg, zs, ze, es, ee, peak, _t_peak) in enumerate(info):
         prev = info[n - 1] if n > 0 and info[n - 1][0].i1 == leg.i0 else None
@@ -564,8 +566,18 @@ def _phase_spans(
         # Past a reversal edge there is no rest for a fitted stop to settle into (see _fit_move).
         hard = (w0 == rev_left, w1 == rev_right)
         fitted = _fit_move(track, ts, te, hs, he, w0, w1, hard=hard)
+        guess = mirrored[id(leg)]
+        if guess is not None:
+            # A start or stop hidden by a gap the smoother does not bridge: its velocity walk lands on
+            # the next frame seen, maybe a second on, and a fit started there can settle on a move
+            # that long (a lone frame 0.8 s after a hidden lockout: 0.36 m/s for 0.70). A fit started
+            # from the seen side mirrored about the peak runs too, on the same frames; the closer wins.
+            g0, g1 = guess
+            alt = _fit_move(track, g0, g1, _height_at(track, g0), _height_at(track, g1), w0, w1, hard=hard)
+            if alt is not None and (fitted is None or alt[4] < fitted[4]):
+                fitted = alt
         if fitted is not None:
-            ts, te, hs, he = fitted
+            ts, te, hs, he, _ = fitted
         else:
             # Unfitted, an edge the bar reverses at is a turnaround, not a stop into rest: its zero
             # crossing and the top of a parabola there, not the median of the "rest" that moves away.
@@ -580,6 +592,32 @@ def _phase_spans(
         if a.i1 == b.i0 and first.end_t > second.start_t:
             first.end_t = second.start_t = 0.5 * (first.end_t + second.start_t)
     return spans
+
+
+def _mirrored(t: FloatArray, sv: FloatArray, k: int) -> tuple[float, float] | None:
+    """Where the phase around the peak at index k would start and stop if its side hidden by a gap
+    (the speed unknown before it had fallen near zero) mirrored its seen side about the peak: both
+    move shapes are symmetric. None where neither side, or both, is hidden."""
+    known = np.isfinite(sv)
+    a, b = k, k
+    while a > 0 and known[a - 1]:
+        a -= 1
+    while b + 1 < sv.size and known[b + 1]:
+        b += 1
+    still = LOW_FRACTION * sv[k]
+    hidden = (
+        a > 0 and bool(np.all(sv[a:k] > still)),
+        b + 1 < sv.size and bool(np.all(sv[k + 1 : b + 1] > still)),
+    )
+    if hidden[0] == hidden[1]:
+        return None
+    # The seen side's zero, read off its own stretch (the walk across the gap is what went wrong).
+    t_peak = float(t[k])
+    if hidden[1]:
+        start = _extrapolated_zero(t[a : b + 1], sv[a : b + 1], k - a, -1)
+        return start, 2 * t_peak - start
+    stop = _extrapolated_zero(t[a : b + 1], sv[a : b + 1], k - a, 1)
+    return 2 * t_peak - stop, stop
 
 
 def _unconfirmed(track: SmoothTrack, leg: _Leg, t_zero: float, step: int) -> BoolArray:
@@ -642,7 +680,7 @@ def _fit_move(
     w0: float,
     w1: float,
     hard: tuple[bool, bool] = (False, False),
-) -> tuple[float, float, float, float] | None:
+) -> tuple[float, float, float, float, float] | None:
     """Fit one smooth point-to-point move to the raw heights of a phase and its edges, so that its start
     and end use every sample of the phase: read off the velocity alone, a stop is blurred by the slow,
     nearly still tails. Two shapes bracket how a bar starts and stops: minimum jerk (the smoothest
@@ -653,7 +691,10 @@ def _fit_move(
     the move may not start before a hard w0 or end after a hard w1. There a symmetric move does not
     describe the phase (a slow first pull, an explosive second), and a fit that carried its slow stop
     on past the data lengthened the phase by a third and overshot the height; the velocity-derived
-    boundaries stand instead."""
+    boundaries stand instead.
+
+    Returns the move's start, stop, their heights, and the fit's cost (to weigh fits on the same
+    frames started from other guesses)."""
     sel = track.used & (track.t >= w0) & (track.t <= w1)
     tt = track.t[sel]
     hh = -track.y_raw[sel]
@@ -698,7 +739,7 @@ def _fit_move(
     if e <= s:
         return None
     hs_fit, he_fit = h0 + D * moved(np.array([(s - t0) / T, (e - t0) / T]))
-    return s, e, float(hs_fit), float(he_fit)
+    return s, e, float(hs_fit), float(he_fit), best[0]
 
 
 def _crossing(t: FloatArray, sv: FloatArray, k: int, step: int) -> float:
