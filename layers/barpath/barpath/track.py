@@ -11,7 +11,8 @@ most BOX_TRUST_S. Rim fits too weak to trust alone (a plate cut by the frame's e
 flow that has drifted, where their circle lies on a rim and the flow's does not. Where nothing works the
 position coasts on a decaying velocity (`predicted`) for at most COAST_S, then the frame is `lost` and
 full-frame re-detection looks for the plate again. The flow and the box carry the plate only where it
-still looks like the plate (a passer-by's shirt sliding over it drags both away), a rim found where the
+still looks like the plate (a passer-by's shirt sliding over it drags both away) and has not slid
+sideways farther than a bar end goes between rim fits (the shirt may look like it), a rim found where the
 plate was heading beats a flow that went elsewhere, and re-detection never takes a plate where one
 stood still beside the working plate through seeding (a racked or floor plate of its size). Every input
 frame yields exactly one TrackPoint, in order."""
@@ -112,6 +113,15 @@ DRIFT_SUPPORT_MIN = 0.5
 DRIFT_SUPPORT_GAIN = 0.15
 # A clean rim fit teaches the tracker the plate's look (plate_look) at most this often.
 LOOK_LEARN_EVERY_S = 0.1
+# Flow or the box carrying the plate farther sideways in the room than this many plate radii since its
+# rim was last seen follows something else: a passer-by's shirt slid over a hidden deadlift's plate took
+# the flow 300 px (1.6 radii) across in 0.9 s, the look check passing. Between rim fits the flow carried
+# the plate at most 0.25 radii sideways on the footage and 300 copies of it (re-encoded, shrunk, turned),
+# 0.35-1.2 where the renders' passer-by slid over it, and over 0.3 otherwise only on rendered squats'
+# walk back to the rack with no rim seen (a far plate; one cut by the picture's top). Such a walk is
+# then coasted and lost until the rim is seen, not tracked: no rep is there.
+SLIDE_MAX_R = 0.5
+SLID_CONFIDENCE = 0.1  # a slid carry's frames, taken back: a guess, as a coasting one's
 
 
 def track(
@@ -189,9 +199,17 @@ def track(
     # Points that measured the ring being tracked, kept while the tracker may still find that it was a
     # ring inside the plate (plate_ring): then their radii are no measure of the plate's, and go.
     sized: list[TrackPoint] = []
+    # The tracklet's last detection, and its flow carries since: where the tracker finds the carry slid,
+    # those were on something else too.
+    fit_at: tuple[int, float, float] | None = None
+    carried: list[TrackPoint] = []
     for p in _from_tracklet(chosen, pending):
         if p.radius is not None:
             sized.append(p)
+        if p.state == "detected" and p.x is not None and p.y is not None:
+            fit_at, carried = (p.i, p.x, p.y), []
+        elif p.state == "tracked":
+            carried.append(p)
         yield emit(p)
     if start is None:
         return
@@ -200,6 +218,7 @@ def track(
     tracker = PlateTracker(start.image, start.t, seed, detector, _seed_velocity(chosen), reach)
     tracker.on_grey = on_grey
     tracker.still_plates, tracker.room = seeder.still_plates(chosen), room
+    tracker.fit_at, tracker.carried = fit_at, carried
     for fr in it:
         p = tracker.step(fr)
         if tracker.ring_grew:
@@ -282,6 +301,8 @@ class PlateTracker:
         self.t_measured = t
         self.t_checked = t
         self.t_fit = t
+        self.fit_at: tuple[int, float, float] | None = None  # frame and centre of the last rim fit
+        self.carried: list[TrackPoint] = []  # placed by flow or the box since that fit
         self.radii: deque[float] = deque([seed.radius], maxlen=45)
         self.channel = self._pick_channel(image, seed)
         self.lost = False
@@ -437,7 +458,7 @@ class PlateTracker:
             if fit is not None and not resumed:
                 goes_on = np.hypot(fit.x - seed[0], fit.y - seed[1]) <= REDETECT_GOES_ON * self.radius
         if fit is not None:
-            self.t_fit = fr.t
+            self.t_fit, self.fit_at = fr.t, (fr.i, fit.x, fit.y)
             x, y = fit.x, fit.y
             state, conf = "detected", fit.quality
             measured = fit.quality >= RADIUS_REPORT_QUALITY and not fit.radius_fixed
@@ -445,16 +466,11 @@ class PlateTracker:
             # The free fit's radius, even where the centre was fitted at the steady one: a plate that
             # really changes size then soon stops counting as steady.
             self.radii.append(fit.free_radius if fit.radius_fixed else fit.radius)
-        elif flow is not None and self._possible(seed[0], seed[1], dt) and self._looks_like_plate(fr, seed):
+        elif flow is not None and self._carried(fr, seed, dt):
             x, y = seed
             fresh = 1.0 - (fr.t - self.t_fit - FLOW_TRUST_S) / FLOW_STALE_S
             state, conf, radius = "tracked", 0.4 + 0.3 * flow[2] * min(1.0, max(0.0, fresh)), None
-        elif (
-            box is not None
-            and fr.t - self.t_fit <= BOX_TRUST_S
-            and self._possible(box[0], box[1], dt)
-            and self._looks_like_plate(fr, box)
-        ):
+        elif box is not None and fr.t - self.t_fit <= BOX_TRUST_S and self._carried(fr, box, dt):
             x, y = box
             state, conf, radius = "tracked", BOX_CONFIDENCE, None
         elif not self.lost and fr.t - self.t_measured <= COAST_S:
@@ -504,7 +520,12 @@ class PlateTracker:
         if state == "detected" and (self.redetected or resumed or len(self.pts) < 15 or fr.i % 10 == 0):
             self.pts = self._features(small)
         self.redetected = False
-        return TrackPoint(fr.i, fr.t, x, y, radius, state, float(np.clip(conf, 0.0, 1.0)))
+        p = TrackPoint(fr.i, fr.t, x, y, radius, state, float(np.clip(conf, 0.0, 1.0)))
+        if state == "detected":
+            self.carried.clear()
+        elif state == "tracked":
+            self.carried.append(p)
+        return p
 
     def _grow(self, radius: float, chan: str, small: Grey) -> None:
         """Follow the plate's outer rim from now on: its radius, the channel it shows in, corners over
@@ -515,9 +536,29 @@ class PlateTracker:
         self.pts = self._features(small)
         self.ring_grew = True
 
-    def _looks_like_plate(self, fr: Frame, at: tuple[float, float]) -> bool:
-        """Whether what the flow or the box carried to `at` still looks like the plate (plate_look)."""
+    def _carried(self, fr: Frame, at: tuple[float, float], dt: float) -> bool:
+        """Whether the flow or the box may have carried the plate to `at`: a possible step, not slid
+        sideways off where its rim was last seen, and still looking like the plate (plate_look). Where
+        it slid, the frames carried since that rim fit were following the same something else from a
+        moment nothing tells: they become guesses (`predicted`: unseen to the numbers), after the fact,
+        as points already handed on can be (track's `sized`)."""
+        if not self._possible(at[0], at[1], dt):
+            return False
+        if self._slid(fr.i, at):
+            for q in self.carried:
+                q.state, q.confidence = "predicted", min(q.confidence, SLID_CONFIDENCE)
+            self.carried.clear()
+            return False
         return self.look.shows(fr.image, at[0], at[1], self.radius)
+
+    def _slid(self, i: int, at: tuple[float, float]) -> bool:
+        """Whether `at` lies over SLIDE_MAX_R plate radii sideways in the room from the last rim fit."""
+        if self.fit_at is None:
+            return False
+        fi, fx, fy = self.fit_at
+        x0, _ = in_room(self.room, fi, fx, fy)
+        x1, _ = in_room(self.room, i, at[0], at[1])
+        return abs(x1 - x0) > SLIDE_MAX_R * self.radius
 
     def _stood_still_there(self, i: int, c: Candidate) -> bool:
         """Whether `c` is where a racked or floor plate stood while seeding. Once the working plate has
