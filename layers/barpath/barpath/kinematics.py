@@ -571,7 +571,7 @@ def _phase_spans(
             # A start or stop hidden by a gap the smoother does not bridge: its velocity walk lands on
             # the next frame seen, maybe a second on, and a fit started there can settle on a move
             # that long (a lone frame 0.8 s after a hidden lockout: 0.36 m/s for 0.70). A fit started
-            # from the seen side mirrored about the peak runs too, on the same frames; the closer wins.
+            # from the seen side mirrored about the peak runs too, on the same frames; the lower cost wins.
             g0, g1 = guess
             alt = _fit_move(track, g0, g1, _height_at(track, g0), _height_at(track, g1), w0, w1, hard=hard)
             if alt is not None and (fitted is None or alt[4] < fitted[4]):
