@@ -16,6 +16,7 @@ from barpath.detect.plate import (
     PlateFinder,
     _suppress,
     centre_on_rim,
+    channel,
     refine_full,
     rim_support,
 )
@@ -171,3 +172,18 @@ def test_a_faint_outer_ring_or_a_rim_s_other_edge_leaves_the_better_fit() -> Non
     # A plate beside it is another plate, whatever its size.
     beside = _ring(1099.0 + 150.0, 733.0, 90.0, 0.6)
     assert sorted(k.fit.radius for k in _suppress([flange, beside], 8)) == [77.3, 90.0]
+
+
+def test_the_chroma_channel_is_exact_wherever_its_arrays_land() -> None:
+    # Every a, b pair the Lab conversion gives: the channel is 2 |(a, b)| truncated, on every call.
+    # Arrays of odd sizes left on the heap between calls put each call's own arrays at other addresses,
+    # as from run to run of the pipeline: cv2.magnitude was an ulp off on some values, which ones
+    # depending on those addresses.
+    rng = np.random.default_rng(3)
+    patch = rng.integers(0, 256, (155, 155, 3), dtype=np.uint8)
+    lab = cv2.cvtColor(patch, cv2.COLOR_BGR2Lab).astype(np.float64) - 128.0
+    exact = np.minimum(np.floor(2.0 * np.hypot(lab[..., 1], lab[..., 2])), 255).astype(np.uint8)
+    kept = []
+    for _ in range(40):
+        kept.append(np.empty(int(rng.integers(1, 3000)), np.uint8))
+        assert np.array_equal(channel(patch, "chroma"), exact)

@@ -29,7 +29,10 @@ def channel(bgr: FrameBGR, name: str) -> Gray:
     lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)
     a = lab[..., 1].astype(np.float32) - 128.0
     b = lab[..., 2].astype(np.float32) - 128.0
-    chroma = np.clip(2.0 * np.asarray(cv2.magnitude(a, b), np.float32), 0, 255)
+    # Not cv2.magnitude: its vector path is an ulp off on about a quarter of the values (7.0000005 for
+    # (0, 7)), and which values take it depends on where the arrays sit in memory. Some then truncate
+    # to another integer here, and the same clip gave one of two tracks from run to run.
+    chroma = np.clip(2.0 * np.hypot(a, b), 0, 255)
     return np.asarray(chroma, np.uint8)
 
 
