@@ -21,7 +21,7 @@ def radial_vote(
     h, w = gray.shape
     gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    mag = cv2.magnitude(gx, gy)
+    mag = np.hypot(gx, gy)  # exact, unlike cv2.magnitude: see plate.channel
     thr = max(40.0, float(np.percentile(mag, 75)))
     ys, xs = np.nonzero(mag > thr)
     if xs.size == 0:
